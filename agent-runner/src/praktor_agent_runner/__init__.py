@@ -1,0 +1,1 @@
+"""Praktor agent_runner package."""

@@ -1,0 +1,3 @@
+"""Praktor shared library: what every service stands on."""
+
+__version__ = "0.1.0"

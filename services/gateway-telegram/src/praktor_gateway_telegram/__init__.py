@@ -1,0 +1,1 @@
+"""Praktor gateway_telegram package."""

@@ -1,0 +1,1 @@
+"""Praktor model_proxy package."""

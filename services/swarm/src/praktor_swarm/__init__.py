@@ -1,0 +1,1 @@
+"""Praktor swarm package."""

@@ -1,0 +1,1 @@
+"""Praktor vault package."""
