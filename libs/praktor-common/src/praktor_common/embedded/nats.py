@@ -56,6 +56,9 @@ class EmbeddedNats:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                # Its own session: a Ctrl-C meant for `praktor up` must not stop the bus
+                # before the services have drained.
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,0 +1,1 @@
+"""The service runtime: what every Praktor service does around its own behaviour."""

@@ -1,0 +1,166 @@
+"""Boot the whole suite with ``praktor up`` as a separate process and drive it from outside.
+
+Each :class:`Suite` gets its own data directory, its own config file with free
+ports, and its own embedded NATS and PostgreSQL; nothing is shared with the
+machine or with another test run. Later issues add scenarios on top of this.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from praktor_common.embedded.ports import free_port
+
+SERVICES = (
+    "gateway-telegram",
+    "router",
+    "orchestrator",
+    "scheduler",
+    "swarm",
+    "vault",
+    "model-proxy",
+    "web",
+)
+
+
+def base_config() -> dict[str, Any]:
+    """A config with every listening port free on this machine."""
+    health = {name.replace("-", "_"): free_port() for name in SERVICES}
+    return {
+        "timezone": "UTC",
+        "web": {"port": free_port()},
+        "model_proxy": {"port": free_port()},
+        "ports": health,
+        "agents": {"general": {"description": "General assistant"}},
+        "router": {"default_agent": "general"},
+    }
+
+
+@dataclass
+class Suite:
+    """A running ``praktor up`` and what it printed."""
+
+    data_dir: Path
+    config_path: Path
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
+    lines: list[str] = field(default_factory=list)
+    _reader: threading.Thread | None = None
+
+    @classmethod
+    def create(cls, root: Path, config: dict[str, Any] | None = None) -> Suite:
+        data_dir = root / "data"
+        config_path = root / "praktor.yaml"
+        config_path.write_text(yaml.safe_dump(config or base_config()))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTOR_")}
+        env.update(
+            {
+                "PRAKTOR_DATA_DIR": str(data_dir),
+                "PRAKTOR_CONFIG": str(config_path),
+                "PRAKTOR_LOG_FORMAT": "json",
+                "PYTHONUNBUFFERED": "1",
+                "COLUMNS": "200",
+            }
+        )
+        return cls(data_dir=data_dir, config_path=config_path, env=env)
+
+    def praktor(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run a ``praktor`` command against this suite's data directory."""
+        return subprocess.run(
+            [sys.executable, "-m", "praktor_common.cli.main", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def start(self, timeout: float = 180) -> None:
+        self.lines.clear()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "praktor_common.cli.main", "up"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_for(lambda: self.all_ready(), timeout, "every service ready")
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def status(self) -> dict[str, Any]:
+        result = self.praktor("status", "--json")
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+    def services(self) -> dict[str, dict[str, Any]]:
+        return {svc["name"]: svc for svc in self.status()["services"]}
+
+    def all_ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(
+                f"praktor up exited with {self.process.returncode}:\n{self.output()[-4000:]}"
+            )
+        try:
+            status = self.status()
+        except (ValueError, subprocess.TimeoutExpired):
+            return False
+        names = {svc["name"] for svc in status.get("services", [])}
+        return (
+            bool(status.get("running"))
+            and names == set(SERVICES)
+            and all(svc["ready"] for svc in status["services"])
+        )
+
+    def readyz(self, service: str) -> dict[str, Any]:
+        url = self.services()[service]["health_url"]
+        body: dict[str, Any] = httpx.get(url + "/readyz", timeout=5).json()
+        return body
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n"
+                             f"{self.output()[-6000:]}")
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        code = self.process.returncode
+        self.process = None
+        return code
