@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from praktor_common.config.durations import DurationError, format_duration, parse_duration
+from praktor_common.config.model import DefaultsConfig
+from pydantic import ValidationError
 
 
 @pytest.mark.parametrize(
@@ -58,3 +60,9 @@ def test_a_negative_duration_is_refused() -> None:
 def test_durations_format_as_the_shortest_go_text(value: timedelta, text: str) -> None:
     assert format_duration(value) == text
     assert parse_duration(text) == value
+
+
+def test_a_negative_timedelta_is_refused_by_the_model() -> None:
+    with pytest.raises(ValidationError, match="must not be negative"):
+        DefaultsConfig(idle_timeout=timedelta(seconds=-1))
+    assert DefaultsConfig(idle_timeout=timedelta(0)).idle_timeout == timedelta(0)

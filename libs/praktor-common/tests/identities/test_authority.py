@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from praktor_common.identities import authority as authority_module
 from praktor_common.identities import (
     MAX_AGENT_CREDENTIAL_LIFETIME,
     SERVICES,
@@ -73,7 +75,10 @@ def test_operator_names_the_system_account_and_signs_accounts_with_its_signing_k
     limits = account["nats"]["limits"]
     assert limits["disk_storage"] == -1  # JetStream enabled
     assert limits["mem_storage"] == -1
-    assert account["nats"]["default_permissions"] == {"pub": {"deny": [">"]}, "sub": {"deny": [">"]}}
+    assert account["nats"]["default_permissions"] == {
+        "pub": {"deny": [">"]},
+        "sub": {"deny": [">"]},
+    }
 
 
 def test_server_config_is_operator_mode_with_a_full_resolver_and_jetstream(
@@ -150,7 +155,9 @@ def test_agent_credentials_are_fresh_expiring_and_scoped(authority: Authority) -
     assert "agent.coder.control" in claims["nats"]["sub"]["allow"]
 
 
-@pytest.mark.parametrize("lifetime", [timedelta(0), MAX_AGENT_CREDENTIAL_LIFETIME + timedelta(seconds=1)])
+@pytest.mark.parametrize(
+    "lifetime", [timedelta(0), MAX_AGENT_CREDENTIAL_LIFETIME + timedelta(seconds=1)]
+)
 def test_agent_credentials_must_expire_within_the_maximum(
     authority: Authority, lifetime: timedelta
 ) -> None:
@@ -186,11 +193,17 @@ def test_revoking_merges_what_the_server_holds_and_drops_expired_revocations(
         name="PRAKTOR",
         nats={
             **account_claims,
-            "revocations": {other_replica: int(time.time()), stale: long_ago, service_key: long_ago},
+            "revocations": {
+                other_replica: int(time.time()),
+                stale: long_ago,
+                service_key: long_ago,
+            },
         },
     )
     mine = authority.mint_agent_credentials("coder", timedelta(hours=1)).public_key
-    revoked = decode_jwt(authority.revoke(mine, known_account_jwt=server_jwt))["nats"]["revocations"]
+    revoked = decode_jwt(authority.revoke(mine, known_account_jwt=server_jwt))["nats"][
+        "revocations"
+    ]
     assert mine in revoked
     assert other_replica in revoked
     assert stale not in revoked  # every JWT of it has expired
@@ -200,3 +213,36 @@ def test_revoking_merges_what_the_server_holds_and_drops_expired_revocations(
 def test_only_user_keys_can_be_revoked(authority: Authority) -> None:
     with pytest.raises(ValueError, match="not a user public key"):
         authority.revoke(authority.account_public_key)
+
+
+def test_minting_and_revoking_do_not_need_the_operator_root_key(
+    authority: Authority, tmp_path: Path
+) -> None:
+    view_dir = tmp_path / "orchestrator-view"
+    shutil.copytree(authority.directory, view_dir)
+    (view_dir / "operator.nk").unlink()
+    view = Authority.load(view_dir)
+    assert view.operator_public_key == authority.operator_public_key
+    creds = view.mint_agent_credentials("coder", timedelta(hours=1))
+    revoked = decode_jwt(view.revoke(creds.public_key))["nats"]["revocations"]
+    assert creds.public_key in revoked
+
+
+def test_revoking_where_the_directory_cannot_be_written_keeps_the_new_jwt_in_memory(
+    authority: Authority, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. the orchestrator's container mounts the identities read-only
+    def refuse(path: Path, text: str) -> None:
+        raise PermissionError(13, "Read-only file system", str(path))
+
+    monkeypatch.setattr(authority_module, "write_private", refuse)
+    saved = (authority.directory / "accounts" / "PRAKTOR.jwt").read_text()
+    creds = authority.mint_agent_credentials("coder", timedelta(hours=1))
+    token = authority.revoke(creds.public_key)
+    assert creds.public_key in decode_jwt(token)["nats"]["revocations"]
+    assert authority.account_jwt == token
+    assert (authority.directory / "accounts" / "PRAKTOR.jwt").read_text() == saved
+    # a later revocation builds on the one kept in memory
+    other = authority.mint_agent_credentials("writer", timedelta(hours=1))
+    revoked = decode_jwt(authority.revoke(other.public_key))["nats"]["revocations"]
+    assert {creds.public_key, other.public_key} <= set(revoked)

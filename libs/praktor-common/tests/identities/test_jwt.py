@@ -25,7 +25,9 @@ def _payload(token: str) -> dict[str, object]:
     return doc
 
 
-@pytest.mark.parametrize(("kind", "letter"), [(KeyKind.OPERATOR, "O"), (KeyKind.ACCOUNT, "A"), (KeyKind.USER, "U")])
+@pytest.mark.parametrize(
+    ("kind", "letter"), [(KeyKind.OPERATOR, "O"), (KeyKind.ACCOUNT, "A"), (KeyKind.USER, "U")]
+)
 def test_new_keys_have_the_role_letter_and_survive_their_seed(kind: KeyKind, letter: str) -> None:
     key = new_keypair(kind)
     assert public_key(key).startswith(letter)
@@ -61,8 +63,10 @@ def test_claims_carry_issuer_subject_expiry_and_version() -> None:
 
 def test_a_tampered_token_fails_its_signature_check() -> None:
     signer = new_keypair(KeyKind.ACCOUNT)
-    token = encode_jwt(signer=signer, subject=public_key(new_keypair(KeyKind.USER)), name="x", nats={})
-    header, payload, signature = token.split(".")
+    token = encode_jwt(
+        signer=signer, subject=public_key(new_keypair(KeyKind.USER)), name="x", nats={}
+    )
+    header, _payload_part, signature = token.split(".")
     claims = _payload(token)
     claims["name"] = "someone-else"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()

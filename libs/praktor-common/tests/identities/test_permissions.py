@@ -23,8 +23,17 @@ def _grants(patterns: tuple[str, ...], subject: str) -> bool:
 
 def test_every_service_has_a_row() -> None:
     assert set(SERVICE_PERMISSIONS) == set(SERVICES)
-    assert {"gateway-telegram", "router", "orchestrator", "scheduler", "swarm", "vault",
-            "model-proxy", "web", ADMIN_IDENTITY} == set(SERVICES)
+    assert {
+        "gateway-telegram",
+        "router",
+        "orchestrator",
+        "scheduler",
+        "swarm",
+        "vault",
+        "model-proxy",
+        "web",
+        ADMIN_IDENTITY,
+    } == set(SERVICES)
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -34,7 +34,7 @@ import traceback
 import uuid
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import structlog
 from faststream import BaseMiddleware
@@ -244,11 +244,11 @@ class _DeadLetterScope(BaseMiddleware):
                     raise InvalidPayloadError(summary) from None
                 raise
             await self._handle_failure(msg, delivered, exc)
-            raise  # unreachable: _handle_failure always raises
 
     async def _handle_failure(
         self, msg: StreamMessage[Any], delivered: Delivered, exc: Exception
-    ) -> None:
+    ) -> NoReturn:
+        """Nak for a retry, or dead-letter: always ends by raising FastStream's verdict."""
         reason: DeadLetterReason | None
         if is_payload_error(exc):
             reason = "validation"
@@ -272,7 +272,7 @@ class _DeadLetterScope(BaseMiddleware):
 
     async def _dead_letter(
         self, msg: StreamMessage[Any], delivered: Delivered, reason: DeadLetterReason, summary: str
-    ) -> None:
+    ) -> NoReturn:
         broker: NatsBroker = self.context.get("broker")
         doc = _peek(msg.body)
         origin = _origin_of(doc)

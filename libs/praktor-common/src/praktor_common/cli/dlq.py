@@ -154,7 +154,7 @@ def show_command(
         if data is None:
             err.print("[yellow]the original is gone; no body to show[/]")
         else:
-            console.print(data.decode(errors="replace"), markup=False, highlight=False)
+            typer.echo(data.decode(errors="replace"))
 
 
 @dlq_app.command("replay")

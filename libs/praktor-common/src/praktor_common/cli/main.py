@@ -131,8 +131,24 @@ def config_check() -> None:
     try:
         load_config(path)
     except ConfigError as exc:
-        raise _fail(f"{path}:\n{exc}") from None
+        raise _fail(str(exc)) from None
     console.print(f"[green]✓[/] {path} is valid")
+
+
+@config_app.command("publish")
+def config_publish(
+    watch: Annotated[
+        bool, typer.Option("--watch", help="keep running; republish on change or SIGHUP")
+    ] = False,
+) -> None:
+    """Validate the config file and publish it to every service (compose / Helm use --watch)."""
+    from praktor_common.cli.admin import publish_config
+
+    settings = RuntimeSettings()
+    try:
+        asyncio.run(publish_config(settings, watch=watch, console=console))
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from fractions import Fraction
 from typing import Annotated, Final
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 EXAMPLE: Final = 'write a duration like "30s", "10m" or "1h30m"'
 
@@ -93,6 +93,7 @@ def _non_negative(value: timedelta) -> timedelta:
 Duration = Annotated[
     timedelta,
     BeforeValidator(_coerce),
+    AfterValidator(_non_negative),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 """A config duration: Go-style text in YAML and JSON, ``timedelta`` in Python."""

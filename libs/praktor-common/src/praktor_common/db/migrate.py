@@ -130,9 +130,7 @@ async def check_schema(engine: AsyncEngine) -> None:
     shown = ", ".join(current) if current else "none (never migrated)"
     prefix = f"database schema is at revision {shown} but this Praktor knows {expected}"
     if not current:
-        raise SchemaError(
-            f"{prefix}: run `praktor migrate`", current=current, expected=expected
-        )
+        raise SchemaError(f"{prefix}: run `praktor migrate`", current=current, expected=expected)
     scripts = script_directory()
     unknown = [rev for rev in current if not _known(scripts, rev)]
     if unknown:

@@ -18,7 +18,16 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Float, Select, bindparam, func, literal_column, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Float,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, REAL
 
 from praktor_common.db.models import Memory, Message
@@ -52,7 +61,7 @@ def websearch_query(query: str) -> ColumnElement[str]:
     )
 
 
-def message_search(agent_id: str, query: str, limit: int = 0) -> Select[tuple[Message]]:
+def message_search(agent_id: str, query: str, limit: int = 0) -> Select[Message]:
     """Messages of ``agent_id`` matching ``query``, best match first.
 
     Ties (and equal ranks) go newest first. ``limit <= 0`` means 20.
@@ -67,7 +76,7 @@ def message_search(agent_id: str, query: str, limit: int = 0) -> Select[tuple[Me
     )
 
 
-def memory_search(agent_id: str, query: str, limit: int = 0) -> Select[tuple[Memory]]:
+def memory_search(agent_id: str, query: str, limit: int = 0) -> Select[Memory]:
     """Memories of ``agent_id`` matching ``query`` in key, tags or content, best first.
 
     A match in the key weighs more than one in the tags, which weighs more
@@ -89,7 +98,7 @@ def memory_similarity_search(
     *,
     model: str | None = None,
     limit: int = 0,
-) -> Select[tuple[Memory, float]]:
+) -> Select[Memory, float]:
     """``(memory, score)`` for embedded memories of ``agent_id``, most similar first.
 
     The score is the dot product with ``embedding`` (cosine similarity for
@@ -97,7 +106,10 @@ def memory_similarity_search(
     and, when ``model`` is given, were embedded by that model, are scored.
     ``limit <= 0`` means 20.
     """
-    vector = bindparam(None, [float(x) for x in embedding], type_=ARRAY(REAL()), unique=True)
+    vector_type: ARRAY[float] = ARRAY(REAL())
+    vector: BindParameter[Sequence[float]] = bindparam(
+        None, [float(x) for x in embedding], type_=vector_type, unique=True
+    )
     pairs = func.unnest(Memory.embedding, vector).table_valued("a", "b").render_derived()
     score = (
         select(func.sum(pairs.c.a * pairs.c.b, type_=Float()))

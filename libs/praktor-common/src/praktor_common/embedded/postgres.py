@@ -52,6 +52,16 @@ SYSTEM_USER = "praktor-postgres"
 
 _LOG_TAIL_BYTES = 4000
 
+# Run by psql as the superuser on every start: idempotent, and the password
+# given to this start becomes the role's password.
+_PROVISION_SQL = """\\set ON_ERROR_STOP on
+SELECT 'CREATE ROLE praktor'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'praktor') \\gexec
+ALTER ROLE praktor WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD :password;
+SELECT 'CREATE DATABASE praktor OWNER praktor'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'praktor') \\gexec
+"""
+
 
 class PostgresServerError(RuntimeError):
     """The embedded PostgreSQL server could not be prepared, started or stopped."""
@@ -91,10 +101,18 @@ class _RunAs:
     def switches(self) -> bool:
         return self.uid != os.geteuid()
 
-    def popen_kwargs(self) -> dict[str, object]:
-        if not self.switches:
-            return {}
-        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+    @property
+    def user(self) -> int | None:
+        """For ``subprocess``: ``None`` when no switch is needed."""
+        return self.uid if self.switches else None
+
+    @property
+    def group(self) -> int | None:
+        return self.gid if self.switches else None
+
+    @property
+    def extra_groups(self) -> list[int] | None:
+        return [] if self.switches else None
 
 
 def _current_identity() -> _RunAs:
@@ -176,7 +194,6 @@ class EmbeddedPostgres:
     system_user: str = SYSTEM_USER
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _socket_dir: Path | None = field(default=None, init=False, repr=False)
-    _run_as: _RunAs | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.password:
@@ -219,7 +236,6 @@ class EmbeddedPostgres:
             return
         install = postgres_install_dir()
         run_as = self._identity(install)
-        self._run_as = run_as
         self._prepare_data_dir(run_as)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(install, run_as)
@@ -240,11 +256,13 @@ class EmbeddedPostgres:
                 env=self._env(),
                 start_new_session=True,
                 umask=0o077,
-                **run_as.popen_kwargs(),  # type: ignore[arg-type]
+                user=run_as.user,
+                group=run_as.group,
+                extra_groups=run_as.extra_groups,
             )
         try:
             self._wait_ready(timeout)
-            self._provision(install, run_as)
+            self._provision(install)
         except BaseException:
             self.stop()
             raise
@@ -333,7 +351,9 @@ class EmbeddedPostgres:
             cwd="/",
             env=self._env(),
             check=False,
-            **run_as.popen_kwargs(),  # type: ignore[arg-type]
+            user=run_as.user,
+            group=run_as.group,
+            extra_groups=run_as.extra_groups,
         )
         if result.returncode != 0:
             raise PostgresServerError(
@@ -418,22 +438,10 @@ class EmbeddedPostgres:
             f"postgres did not accept connections within {timeout}s:\n{self._log_tail()}"
         )
 
-    def _provision(self, install: Path, run_as: _RunAs) -> None:
+    def _provision(self, install: Path) -> None:
         """Create (or update) role and database ``praktor`` through the superuser socket."""
         assert self._socket_dir is not None
-        role = ROLE
-        script = "\n".join(
-            [
-                "\\set ON_ERROR_STOP on",
-                f"SELECT 'CREATE ROLE {role}' WHERE NOT EXISTS "
-                f"(SELECT FROM pg_roles WHERE rolname = '{role}') \\gexec",
-                f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE "
-                f"PASSWORD {_sql_literal(self.password)};",
-                f"SELECT 'CREATE DATABASE {DATABASE} OWNER {role}' WHERE NOT EXISTS "
-                f"(SELECT FROM pg_database WHERE datname = '{DATABASE}') \\gexec",
-                "",
-            ]
-        )
+        script = _PROVISION_SQL.replace(":password", _sql_literal(self.password))
         result = subprocess.run(
             [
                 str(install / "bin" / "psql"),

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import nkeys
+import structlog
 
 from praktor_common.identities import permissions as perms
 from praktor_common.identities.credentials import Credentials, write_private
@@ -56,10 +57,13 @@ from praktor_common.identities.jwt import (
     seed_text,
 )
 
+log = structlog.get_logger(__name__)
+
 OPERATOR_NAME: Final = "praktor"
 SYSTEM_ACCOUNT: Final = "SYS"
 APP_ACCOUNT: Final = "PRAKTOR"
 DEFAULT_MAX_PAYLOAD: Final = 16 * 1024 * 1024
+MAX_CONTROL_LINE: Final = 64 * 1024
 MAX_AGENT_CREDENTIAL_LIFETIME: Final = timedelta(days=30)
 
 _UNLIMITED: Final[Mapping[str, Any]] = {
@@ -120,11 +124,13 @@ class Authority:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._operator = keypair_from_seed(self._read("operator.nk"), KeyKind.OPERATOR)
+        # The operator's own key (operator.nk) is only needed to create the
+        # operator JWT: a process that mints and revokes can run without it.
         self._operator_signing = keypair_from_seed(
             self._read("operator-signing.nk"), KeyKind.OPERATOR
         )
         self.operator_jwt = self._read("operator.jwt")
+        self._operator_public_key = str(decode_jwt(self.operator_jwt)["sub"])
         self._system = _Account(
             SYSTEM_ACCOUNT,
             keypair_from_seed(self._read("accounts/SYS.nk"), KeyKind.ACCOUNT),
@@ -154,7 +160,7 @@ class Authority:
     @classmethod
     def load(cls, directory: Path) -> Authority:
         """Load an existing authority (a service that mints agent credentials)."""
-        if not (directory / "operator.nk").exists():
+        if not (directory / "operator.jwt").exists():
             raise AuthorityError(
                 f"no NATS identities in {directory}: run `praktor up` once, "
                 "or point PRAKTOR_DATA_DIR at the data directory that holds them"
@@ -171,7 +177,7 @@ class Authority:
 
     @property
     def operator_public_key(self) -> str:
-        return public_key(self._operator)
+        return self._operator_public_key
 
     @property
     def system_account_public_key(self) -> str:
@@ -192,7 +198,10 @@ class Authority:
         return self._app.jwt
 
     def reload_account_jwt(self) -> str:
-        self._app.jwt = self._read("accounts/PRAKTOR.jwt")
+        """Re-read the saved account JWT (another process may have revoked); keep the newer."""
+        saved = self._read("accounts/PRAKTOR.jwt")
+        if int(decode_jwt(saved)["iat"]) >= int(decode_jwt(self._app.jwt)["iat"]):
+            self._app.jwt = saved
         return self._app.jwt
 
     # --- server config -----------------------------------------------------------------
@@ -222,6 +231,8 @@ class Authority:
             f"port: {port}",
             f"max_payload: {max_payload}",
             f"max_pending: {max(64 * 1024 * 1024, 2 * max_payload)}",
+            # user JWTs with their permission lists travel in the CONNECT line
+            f"max_control_line: {MAX_CONTROL_LINE}",
             f"operator: {q(self.operator_jwt)}",
             f"system_account: {q(self.system_account_public_key)}",
             "resolver: {",
@@ -411,8 +422,13 @@ class Authority:
             # the resolver keeps the newest JWT by issue time: always move forward
             issued_at=max(int(time.time()), issued_after + 1),
         )
-        write_private(self.directory / "accounts" / "PRAKTOR.jwt", token + "\n")
         self._app.jwt = token
+        try:
+            write_private(self.directory / "accounts" / "PRAKTOR.jwt", token + "\n")
+        except OSError as exc:
+            # e.g. a read-only mount in a container: the server's resolver keeps
+            # the pushed JWT, and the next revoke merges what the server holds
+            log.warning("account JWT not saved", directory=str(self.directory), error=str(exc))
 
     def _refresh_account_claims(self) -> None:
         """Re-sign the account JWT when this version of the code wants other claims."""
@@ -446,7 +462,11 @@ def _same_grant(path: Path, creds: Credentials) -> bool:
 @contextmanager
 def _locked(directory: Path) -> Iterator[None]:
     """Serialise writers of one identity directory (processes and threads)."""
-    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:  # read-only directory: nobody here can write it either
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

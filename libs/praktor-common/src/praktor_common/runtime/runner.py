@@ -18,7 +18,7 @@ from contextlib import suppress
 import structlog
 
 from praktor_common.bus import make_broker
-from praktor_common.config.distribution import ConfigFollower
+from praktor_common.config import ConfigDiff, ConfigFollower, PraktorConfig, config_sha256
 from praktor_common.runtime.health import HealthServer, HealthState
 from praktor_common.runtime.logging import configure_logging
 from praktor_common.runtime.spec import ServiceContext, ServiceSpec
@@ -82,7 +82,14 @@ async def _start(spec: ServiceSpec, settings: RuntimeSettings, health: HealthSta
     nats = await broker.connect()
     js = nats.jetstream()
     follower = ConfigFollower(js)
-    await follower.start()
+    config = await follower.start()
+    health.info["config_hash"] = config_sha256(config)
+
+    async def note_config(_old: PraktorConfig, new: PraktorConfig, diff: ConfigDiff) -> None:
+        health.info["config_hash"] = config_sha256(new)
+        log.info("config updated", changed=sorted(diff.changed_keys)[:50])
+
+    follower.on_change(note_config)
     ctx = ServiceContext(
         spec=spec,
         settings=settings,
@@ -147,4 +154,5 @@ def main(spec: ServiceSpec) -> None:
         raise SystemExit(1) from None
     except Exception as exc:
         log.exception("service failed", error_type=type(exc).__name__)
+        print(f"{spec.name}: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

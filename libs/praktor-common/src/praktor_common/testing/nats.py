@@ -12,7 +12,8 @@ store directory, a free port). Tests connect as a service or an agent:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,8 @@ class NatsTestServer:
             prefix = inbox_prefix(identity)
         kwargs.setdefault("name", f"test-{prefix}")
         kwargs.setdefault("connect_timeout", 5)
+        kwargs.setdefault("max_reconnect_attempts", 3)
+        kwargs.setdefault("reconnect_time_wait", 0.2)
         client: Client = await nats.connect(
             self.url, user_credentials=creds, inbox_prefix=prefix.encode(), **kwargs
         )
@@ -105,6 +108,20 @@ def start_nats_server(authority: Authority, directory: Path) -> NatsTestServer:
     )
     embedded.start()
     return NatsTestServer(authority=authority, creds_dir=creds_dir, embedded=embedded)
+
+
+async def wait_until(
+    check: Callable[[], bool | Awaitable[bool]], within: float = 10.0, every: float = 0.02
+) -> None:
+    """Poll ``check`` (sync or async) until it is true; TimeoutError after ``within`` s."""
+    async with asyncio.timeout(within):
+        while True:
+            result = check()
+            if isinstance(result, Awaitable):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(every)
 
 
 async def reset_streams(js: JetStreamContext) -> None:
