@@ -113,6 +113,9 @@ class StreamSpec:
     max_bytes: int
     discard: DiscardPolicy = DiscardPolicy.NEW
     partitioning: Partitioning | None = None
+    notify_dead_letters: bool = False
+    """Tell the person in a message's ``origin`` when it is dead-lettered (not for
+    messages that were already on their way out to a person, or for records)."""
 
     def config(self, replicas: int = 1) -> StreamConfig:
         return StreamConfig(
@@ -191,6 +194,7 @@ STREAMS: Final[tuple[StreamSpec, ...]] = (
         max_age=timedelta(days=7),
         max_bytes=1 * _GiB,
         partitioning=Partitioning(key_tokens=(1, 2)),
+        notify_dead_letters=True,
     ),
     StreamSpec(
         name=AGENT_INPUT,
@@ -199,6 +203,7 @@ STREAMS: Final[tuple[StreamSpec, ...]] = (
         retention=RetentionPolicy.LIMITS,
         max_age=timedelta(days=7),
         max_bytes=1 * _GiB,
+        notify_dead_letters=True,
     ),
     StreamSpec(
         name=AGENT_OUTPUT,
@@ -208,6 +213,7 @@ STREAMS: Final[tuple[StreamSpec, ...]] = (
         max_age=timedelta(days=7),
         max_bytes=4 * _GiB,
         partitioning=Partitioning(key_tokens=(1,)),
+        notify_dead_letters=True,
     ),
     StreamSpec(
         name=DELIVER,

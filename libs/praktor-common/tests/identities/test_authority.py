@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from praktor_common.identities import authority as authority_module
 from praktor_common.identities import (
     MAX_AGENT_CREDENTIAL_LIFETIME,
     SERVICES,
@@ -18,6 +17,7 @@ from praktor_common.identities import (
     Authority,
     AuthorityError,
 )
+from praktor_common.identities import authority as authority_module
 from praktor_common.identities.jwt import KeyKind, decode_jwt, encode_jwt, new_keypair, public_key
 
 

@@ -306,3 +306,17 @@ async def test_reissuing_revokes_the_previous_credentials(nats_clients: NatsTest
     finally:
         await issuer.revoke_all()
         await issuer.close()
+
+
+async def test_any_minted_key_can_be_revoked_by_its_public_key(
+    nats_clients: NatsTestServer,
+) -> None:
+    creds = nats_clients.authority.mint_agent_credentials("coder", timedelta(minutes=10))
+    closed = asyncio.Event()
+    await _connect_agent(nats_clients, creds, closed)
+    issuer = await AgentCredentialIssuer.connect(nats_clients.authority.directory, nats_clients.url)
+    try:
+        await issuer.revoke_public_key(creds.public_key)
+        await asyncio.wait_for(closed.wait(), timeout=10)
+    finally:
+        await issuer.close()

@@ -159,3 +159,10 @@ def test_no_service_subscribes_to_raw_subjects_of_streams_it_does_not_own() -> N
             "model-proxy": {subjects.EVENTS_ALL},
         }.get(service, set())
         assert reads == expected, service
+
+
+def test_only_those_who_handle_what_people_sent_may_publish_deliveries() -> None:
+    may_deliver = {
+        s for s, p in SERVICE_PERMISSIONS.items() if _grants(p.publish, "deliver.telegram.42")
+    }
+    assert may_deliver == {"router", "orchestrator", "scheduler", "swarm", ADMIN_IDENTITY}

@@ -62,7 +62,6 @@ NOTICE_TEXT: Final = (
     "Sorry, your message could not be processed. It has been set aside so it can be "
     "looked at and retried."
 )
-_NO_NOTICE_STREAMS: Final = frozenset({streams.DELIVER, streams.EVENTS, streams.DLQ})
 _FRAMEWORK_MODULES: Final = ("faststream", "fast_depends", "pydantic", "json", "anyio")
 _NOTICE_NAMESPACE: Final = uuid.UUID("6f1c2a52-5d0e-4d55-9a57-6a3f1b2f0c11")
 _MSG_ID: Final[TypeAdapter[str]] = TypeAdapter(MsgId)
@@ -305,13 +304,14 @@ class _DeadLetterScope(BaseMiddleware):
             )
             raise NackMessage(delay=delay) from None
         log.error("message dead-lettered", **delivered.log_fields(), reason=reason, error=summary)
-        if (
-            origin is not None
-            and self.policy.notices
-            and delivered.stream not in _NO_NOTICE_STREAMS
-        ):
+        if origin is not None and self.policy.notices and _notifies(delivered.stream):
             await _notify(broker, origin, record)
         raise RejectMessage() from None
+
+
+def _notifies(stream: str) -> bool:
+    spec = streams.STREAMS_BY_NAME.get(stream)
+    return spec is not None and spec.notify_dead_letters
 
 
 async def _notify(broker: NatsBroker, origin: Origin, record: DeadLetter) -> None:

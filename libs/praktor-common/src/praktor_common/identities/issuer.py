@@ -144,6 +144,14 @@ class AgentCredentialIssuer:
         log.info("agent credentials revoked", agent_id=agent_id)
         return True
 
+    async def revoke_public_key(self, public_key: str) -> None:
+        """Revoke any user key of the account (e.g. credentials minted elsewhere)."""
+        async with self._lock:
+            for agent_id, creds in list(self._active.items()):
+                if creds.public_key == public_key:
+                    del self._active[agent_id]
+        await revoke_and_push(self._authority, self._system, public_key)
+
     async def revoke_all(self) -> int:
         async with self._lock:
             held = list(self._active.values())

@@ -29,7 +29,9 @@ The rules behind every row:
   direct/message get, and the ordered consumer a KV watch creates (create,
   delete, flow control replies).
 * **Dead letters.** A service may publish to ``dlq.<STREAM>.<its consumer>``
-  and, to tell the person whose message failed, to ``deliver.*.*``.
+  and, when it consumes messages that came from a person (INBOUND,
+  AGENT_OUTPUT), to ``deliver.*.*`` to tell that person. A gateway gets no
+  ``deliver`` right for this: a failed delivery is not announced by delivery.
 * **Vault.** ``svc.vault.resolve`` (secret values) is the orchestrator's
   alone; web and cli-admin reach the rest of ``svc.vault.>`` (CRUD, never
   values) and are explicitly denied ``resolve``. Secrets never travel on a
@@ -144,7 +146,11 @@ def _service(
     publish_deny: Iterable[str] = (),
 ) -> Permissions:
     own = _js_own_consumers(name)
-    notices = [_DEAD_LETTER_NOTICE] if own else []
+    notifies = any(
+        streams.STREAMS_BY_NAME[d.stream].notify_dead_letters
+        for d in streams.durable_consumers(name)
+    )
+    notices = [_DEAD_LETTER_NOTICE] if notifies else []
     return Permissions(
         publish=_unique([*_JS_COMMON, *own, *notices, *publish]),
         subscribe=_unique([_inbox(name), *subscribe]),
