@@ -4,8 +4,9 @@ SHELL := /bin/bash
 
 TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
-PY_SRC := libs/praktor-common/src services/*/src agent-runner/src
-PYTEST := $(UV) run --frozen pytest
+PY_SRC := libs/praktor-common/src services/*/src agent-runner/src conftest.py
+RUN := $(UV) run --frozen --no-sync
+PYTEST := $(RUN) pytest
 
 .PHONY: help bootstrap sync up test lint typecheck test-unit test-integration test-e2e asyncapi fmt
 
@@ -20,25 +21,33 @@ $(TOOLS)/bin/uv:
 
 bootstrap: $(if $(shell command -v uv 2>/dev/null),,$(TOOLS)/bin/uv)
 
+# Some machines set PYTHONDONTWRITEBYTECODE: compile once at install so a service
+# process does not recompile all its imports at every start.
 sync: bootstrap
-	$(UV) sync --frozen
+	UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --quiet
+	$(RUN) python -m compileall -q libs/praktor-common/src services agent-runner/src >/dev/null
 
 up: sync
-	$(UV) run --frozen praktor up
+	$(RUN) praktor up
 
 lint: sync
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
 
+# Test folders each hold a conftest.py, so mypy checks them one folder at a time.
+TEST_DIRS := $(wildcard libs/*/tests/*/ services/*/tests/*/ agent-runner/tests/*/ tests/*/)
+TEST_FILES := $(wildcard libs/*/tests/*.py services/*/tests/*.py)
 typecheck: sync
-	$(UV) run --frozen mypy $(PY_SRC)
+	$(RUN) mypy $(PY_SRC)
+	$(RUN) mypy $(TEST_FILES)
+	set -e; for d in $(TEST_DIRS); do $(RUN) mypy $$d; done
 
 asyncapi: sync
-	$(UV) run --frozen python -m praktor_common.asyncapi docs/asyncapi.yaml
+	$(RUN) python -m praktor_common.asyncapi docs/asyncapi.yaml
 
 fmt: sync
-	$(UV) run --frozen ruff format .
-	$(UV) run --frozen ruff check --fix .
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
 
 # Unit tests run under a far-off time zone: nothing may depend on the machine's TZ.
 test-unit: sync

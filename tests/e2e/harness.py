@@ -23,6 +23,7 @@ import httpx
 import yaml
 
 from praktor_common.embedded.ports import free_port
+from praktor_common.supervisor.state import read_state
 
 SERVICES = (
     "gateway-telegram",
@@ -43,7 +44,7 @@ def base_config() -> dict[str, Any]:
         "timezone": "UTC",
         "web": {"port": free_port()},
         "model_proxy": {"port": free_port()},
-        "ports": health,
+        "ports": {"health": health},
         "agents": {"general": {"description": "General assistant"}},
         "router": {"default_agent": "general"},
     }
@@ -59,6 +60,7 @@ class Suite:
     process: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
     _reader: threading.Thread | None = None
+    _health_urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, root: Path, config: dict[str, Any] | None = None) -> Suite:
@@ -104,7 +106,8 @@ class Suite:
         self.wait_for(lambda: self.all_ready(), timeout, "every service ready")
 
     def _read(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
 
@@ -120,23 +123,33 @@ class Suite:
         return {svc["name"]: svc for svc in self.status()["services"]}
 
     def all_ready(self) -> bool:
+        """Every service answers ``/readyz`` with 200 (read from the state `praktor up` keeps).
+
+        Polling goes straight to the health endpoints rather than through
+        ``praktor status`` so the test does not load the two cores it measures.
+        """
         if self.process is not None and self.process.poll() is not None:
             raise AssertionError(
                 f"praktor up exited with {self.process.returncode}:\n{self.output()[-4000:]}"
             )
-        try:
-            status = self.status()
-        except (ValueError, subprocess.TimeoutExpired):
+        state = read_state(self.data_dir / "run" / "state.json")
+        if state is None or {svc.name for svc in state.services} != set(SERVICES):
             return False
-        names = {svc["name"] for svc in status.get("services", [])}
-        return (
-            bool(status.get("running"))
-            and names == set(SERVICES)
-            and all(svc["ready"] for svc in status["services"])
-        )
+        try:
+            return all(
+                httpx.get(svc.health_url + "/readyz", timeout=2).status_code == 200
+                for svc in state.services
+            )
+        except httpx.HTTPError:
+            return False
 
     def readyz(self, service: str) -> dict[str, Any]:
-        url = self.services()[service]["health_url"]
+        """The service's own ``/readyz`` body (health URLs do not change while it runs)."""
+        if service not in self._health_urls:
+            self._health_urls.update(
+                {name: svc["health_url"] for name, svc in self.services().items()}
+            )
+        url = self._health_urls[service]
         body: dict[str, Any] = httpx.get(url + "/readyz", timeout=5).json()
         return body
 
@@ -146,8 +159,9 @@ class Suite:
             if condition():
                 return
             time.sleep(0.5)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n"
-                             f"{self.output()[-6000:]}")
+        raise AssertionError(
+            f"timed out after {timeout}s waiting for {what}:\n{self.output()[-6000:]}"
+        )
 
     def stop(self, timeout: float = 60) -> int:
         if self.process is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from praktor_common import asyncapi
 from praktor_common.contracts.catalog import CATALOG
 

@@ -9,6 +9,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+
 from praktor_common.embedded.nats import EmbeddedNats
 from praktor_common.embedded.ports import free_port
 

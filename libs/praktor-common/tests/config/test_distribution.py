@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
+from structlog.testing import capture_logs
+
 from praktor_common.config.diff import ConfigDiff
 from praktor_common.config.distribution import (
     NO_CONFIG_YET,
@@ -23,7 +25,6 @@ from praktor_common.config.distribution import (
 )
 from praktor_common.config.model import PraktorConfig
 from praktor_common.subjects import CONFIG_KV_BUCKET, CONFIG_KV_KEY
-from structlog.testing import capture_logs
 
 pytestmark = pytest.mark.integration
 

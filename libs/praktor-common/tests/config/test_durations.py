@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
+
 from praktor_common.config.durations import DurationError, format_duration, parse_duration
 from praktor_common.config.model import DefaultsConfig
-from pydantic import ValidationError
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
+
 from praktor_common.config.loader import load_config, load_config_text
 from praktor_common.config.model import PraktorConfig, SecurityOverride, SecurityProfile
-from pydantic import BaseModel
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "config" / "praktor.example.yaml"
 BASE_ENV = {"TZ": "UTC", "HOME": "/home/tester"}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from praktor_common.config.errors import ConfigError
 from praktor_common.config.loader import (
     config_from_json,

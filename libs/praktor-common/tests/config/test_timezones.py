@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from praktor_common.config.loader import load_config_text
 from praktor_common.config.timezones import detect_local_timezone
 

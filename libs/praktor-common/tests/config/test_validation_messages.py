@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from praktor_common.config.errors import ConfigError
 from praktor_common.config.loader import load_config_text
 

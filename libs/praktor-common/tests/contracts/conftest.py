@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from praktor_common.contracts.origin import Origin
 from praktor_common.ids import new_id
 

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from praktor_common.contracts.agent import (
     AGENT_OUTPUT,
     CONTROL_REPLY,
@@ -22,7 +24,6 @@ from praktor_common.contracts.agent import (
 )
 from praktor_common.contracts.origin import Origin
 from praktor_common.ids import new_id
-from pydantic import ValidationError
 
 
 def _input(origin_json: dict[str, Any], **extra: Any) -> dict[str, Any]:

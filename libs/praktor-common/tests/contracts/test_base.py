@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 import pytest
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
 from praktor_common.contracts.base import Contract, UtcDatetime
 from praktor_common.contracts.catalog import CATALOG, models_of
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 
 def _all_models() -> list[type[BaseModel]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from praktor_common import streams, subjects
 from praktor_common.contracts import catalog
 from praktor_common.contracts.catalog import CATALOG, SubjectEntry

@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from praktor_common.contracts.deadletter import DeadLetter
 from praktor_common.contracts.deliver import Delivery, Notice
 from praktor_common.contracts.origin import Origin
 from praktor_common.ids import new_id
-from pydantic import ValidationError
 
 
 def _delivery(origin_json: dict[str, Any], **extra: Any) -> dict[str, Any]:

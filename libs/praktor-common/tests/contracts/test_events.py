@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from praktor_common.contracts import events
 from praktor_common.ids import new_id
-from pydantic import ValidationError
 
 SWARM = new_id()
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from praktor_common.contracts.inbound import InboundMessage
 from pydantic import ValidationError
+
+from praktor_common.contracts.inbound import InboundMessage
 
 
 def _photo() -> dict[str, Any]:

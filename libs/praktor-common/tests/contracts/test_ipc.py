@@ -8,10 +8,11 @@ import typing
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from praktor_common.contracts import ipc
 from praktor_common.contracts.base import MAX_FILE_BYTES
 from praktor_common.ids import new_id
-from pydantic import ValidationError
 
 VECTOR = [0.0] * ipc.EMBEDDING_DIM
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from praktor_common.contracts.origin import Correlation, Origin
 from praktor_common.ids import new_id
-from pydantic import ValidationError
 
 
 def test_origin_round_trips(origin_json: dict[str, object]) -> None:

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import SecretStr, ValidationError
+
 from praktor_common.contracts import orchestrator, scheduler, swarm, vault
 from praktor_common.contracts.service import Command, Deleted, ServiceError
 from praktor_common.ids import new_id
-from pydantic import SecretStr, ValidationError
 
 ALL_COMMANDS: list[Command[Any, Any]] = [
     *vault.COMMANDS,

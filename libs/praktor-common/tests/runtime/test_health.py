@@ -31,7 +31,8 @@ async def test_alive_from_the_start_but_ready_only_once_started(
     async with httpx.AsyncClient() as client:
         assert (await client.get(url + "/healthz")).status_code == 200
         not_yet = await client.get(url + "/readyz")
-        assert not_yet.status_code == 503 and not_yet.json()["starting"] is True
+        assert not_yet.status_code == 503
+        assert not_yet.json()["starting"] is True
         state.started = True
         assert (await client.get(url + "/readyz")).status_code == 200
 
@@ -81,7 +82,9 @@ async def test_a_taken_port_is_a_clear_error() -> None:
     first = HealthServer(HealthState("web"), "127.0.0.1", port)
     await first.start()
     try:
-        with pytest.raises(RuntimeError, match=f"cannot listen for health checks on 127.0.0.1:{port}"):
+        with pytest.raises(
+            RuntimeError, match=f"cannot listen for health checks on 127.0.0.1:{port}"
+        ):
             await HealthServer(HealthState("web"), "127.0.0.1", port).start()
     finally:
         await first.stop()

@@ -25,8 +25,10 @@ def test_a_secret_is_generated_once_0600_and_then_only_read(tmp_path: Path) -> N
     path = tmp_path / "secrets" / "web-password"
     first = ensure_secret("password", path)
     again = ensure_secret("password", path)
-    assert first.created and not again.created
-    assert first.value == again.value and len(first.value) >= 24
+    assert first.created
+    assert not again.created
+    assert first.value == again.value
+    assert len(first.value) >= 24
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
@@ -36,9 +38,10 @@ def test_two_installs_get_different_secrets_and_ids(tmp_path: Path) -> None:
     b.create()
     assert ensure_install_id(a) != ensure_install_id(b)
     assert ensure_install_id(a) == ensure_install_id(a)
-    assert ensure_secret("x", a.vault_passphrase_file).value != ensure_secret(
-        "x", b.vault_passphrase_file
-    ).value
+    assert (
+        ensure_secret("x", a.vault_passphrase_file).value
+        != ensure_secret("x", b.vault_passphrase_file).value
+    )
 
 
 def test_ports_chosen_once_are_remembered(tmp_path: Path) -> None:

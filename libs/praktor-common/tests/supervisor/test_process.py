@@ -90,5 +90,6 @@ async def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period() -> 
             break
         await asyncio.sleep(0.05)
     await proc.stop(grace=0.5)
-    assert proc.process is not None and proc.process.returncode == -9
+    assert proc.process is not None
+    assert proc.process.returncode == -9
     assert any("killing it" in line for line in lines)

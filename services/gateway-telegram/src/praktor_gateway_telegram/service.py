@@ -1,6 +1,7 @@
 """The gateway-telegram service: how it is wired and started.
 
-Telegram ingress and egress: long-polls the Bot API, publishes inbound updates, delivers replies from deliver.telegram.
+Long-polls the Bot API, publishes inbound updates, delivers replies from
+deliver.telegram.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="gateway-telegram",
-    description="Telegram ingress and egress: long-polls the Bot API, publishes inbound updates, delivers replies from deliver.telegram.",
+    description="Telegram ingress and egress",
     default_health_port=9101,
 )
 

@@ -1,6 +1,6 @@
 """The model-proxy service: how it is wired and started.
 
-The agents' only way to the model API: checks per-agent tokens, adds the real credential, meters tokens.
+Checks per-agent tokens, adds the real model credential, meters tokens per agent.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="model-proxy",
-    description="The agents' only way to the model API: checks per-agent tokens, adds the real credential, meters tokens.",
+    description="The agents' only way to the model API",
     default_health_port=9107,
 )
 

@@ -1,6 +1,7 @@
 """The orchestrator service: how it is wired and started.
 
-Owns agent runtimes, sessions, conversation history and memories; answers agents' IPC; redacts and republishes agent output.
+Owns agent runtimes, sessions, conversation history and memories; answers agents' IPC;
+redacts and republishes agent output.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="orchestrator",
-    description="Owns agent runtimes, sessions, conversation history and memories; answers agents' IPC; redacts and republishes agent output.",
+    description="Agent runtimes, history, memory, IPC",
     default_health_port=9103,
 )
 

@@ -1,6 +1,7 @@
 """The router service: how it is wired and started.
 
-Turns an inbound message into agent input: reply-to, @agent, @swarm, smart routing, last-used agent, default agent.
+Turns an inbound message into agent input: reply-to, @agent, @swarm, smart routing,
+last-used agent, default agent.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="router",
-    description="Turns an inbound message into agent input: reply-to, @agent, @swarm, smart routing, last-used agent, default agent.",
+    description="Routes inbound messages to agents",
     default_health_port=9102,
 )
 

@@ -1,6 +1,7 @@
 """The scheduler service: how it is wired and started.
 
-Owns scheduled tasks and their runs; claims due runs across replicas and sends them as task turns.
+Owns scheduled tasks and their runs; claims due runs across replicas and sends them as
+task turns.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="scheduler",
-    description="Owns scheduled tasks and their runs; claims due runs across replicas and sends them as task turns.",
+    description="Scheduled tasks and their runs",
     default_health_port=9104,
 )
 

@@ -1,6 +1,7 @@
 """The swarm service: how it is wired and started.
 
-Plans and runs swarm graphs tier by tier, relays collaborative chat, persists runs so a restart resumes them.
+Plans and runs swarm graphs tier by tier, relays collaborative chat, persists runs so a
+restart resumes them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="swarm",
-    description="Plans and runs swarm graphs tier by tier, relays collaborative chat, persists runs so a restart resumes them.",
+    description="Swarm planning and execution",
     default_health_port=9105,
 )
 

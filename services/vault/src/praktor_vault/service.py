@@ -10,7 +10,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="vault",
-    description="Encrypted secrets (AES-256-GCM, Argon2id); the only holder of the vault passphrase.",
+    description="Encrypted secrets",
     default_health_port=9106,
 )
 

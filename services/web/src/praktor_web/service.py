@@ -1,6 +1,6 @@
 """The web service: how it is wired and started.
 
-REST + WebSocket API and the Mission Control single-page app.
+The REST + WebSocket API and the Mission Control single-page app.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from praktor_common.runtime.spec import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="web",
-    description="REST + WebSocket API and the Mission Control single-page app.",
+    description="REST and WebSocket API, Mission Control",
     default_health_port=9108,
 )
 

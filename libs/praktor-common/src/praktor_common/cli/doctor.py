@@ -26,11 +26,15 @@ class Finding:
     fix: str = ""
 
 
-def _config_findings(path: Path, environ: Mapping[str, str]) -> tuple[list[Finding], PraktorConfig | None]:
+def _config_findings(
+    path: Path, environ: Mapping[str, str]
+) -> tuple[list[Finding], PraktorConfig | None]:
     try:
         config = load_config(path, environ)
     except ConfigError as exc:
-        return [Finding("error", "config", f"{path} is invalid:\n{exc}", "fix the keys named above")], None
+        return [
+            Finding("error", "config", f"{path} is invalid:\n{exc}", "fix the keys named above")
+        ], None
     where = str(path) if path.exists() else f"{path} (not created yet: built-in defaults in use)"
     found = [Finding("ok", "config", f"config valid: {where}")]
     return found, config

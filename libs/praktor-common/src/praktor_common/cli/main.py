@@ -85,8 +85,14 @@ def status(
         table.add_column(column)
     for svc in result.services:
         color = "green" if svc.ready else "yellow"
-        table.add_row(svc.name, f"[{color}]{svc.state}[/]", str(svc.pid or "-"), svc.health_url,
-                      str(svc.restarts), svc.detail)
+        table.add_row(
+            svc.name,
+            f"[{color}]{svc.state}[/]",
+            str(svc.pid or "-"),
+            svc.health_url,
+            str(svc.restarts),
+            svc.detail,
+        )
     console.print(table)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")

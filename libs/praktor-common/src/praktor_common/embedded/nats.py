@@ -64,8 +64,7 @@ class EmbeddedNats:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise NatsServerError(
-                    f"nats-server exited with code {self.process.returncode}; "
-                    f"see {self.log_file}"
+                    f"nats-server exited with code {self.process.returncode}; see {self.log_file}"
                 )
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):

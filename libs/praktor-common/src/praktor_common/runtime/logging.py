@@ -14,8 +14,12 @@ import structlog
 from opentelemetry import trace
 from structlog.typing import EventDict, WrappedLogger
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def _add_trace_ids(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
@@ -61,6 +65,6 @@ def configure_logging(service: str, level: str = "info", fmt: str = "json") -> N
     root.handlers[:] = [handler]
     root.setLevel(_LEVELS.get(level.lower(), logging.INFO))
     # Libraries that log payloads at debug level stay at warning.
-    for noisy in ("aiohttp.access", "nats", "asyncio"):
+    for noisy in ("aiohttp.access", "nats", "asyncio", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.contextvars.bind_contextvars(service=service)

@@ -72,7 +72,9 @@ async def run(spec: ServiceSpec, settings: RuntimeSettings | None = None) -> Non
             provider.shutdown()
 
 
-async def _start(spec: ServiceSpec, settings: RuntimeSettings, health: HealthState) -> ServiceContext:
+async def _start(
+    spec: ServiceSpec, settings: RuntimeSettings, health: HealthState
+) -> ServiceContext:
     if not settings.nats_url:
         raise StartupError(
             "PRAKTOR_NATS_URL is not set: run services through `praktor up`, "

@@ -121,7 +121,11 @@ def _pick_port(ports: dict[str, int], key: str, preferred: int | None = None) ->
 
 def _refuse_second_supervisor(layout: DataLayout) -> None:
     state = read_state(layout.state_file)
-    if state is not None and pid_alive(state.supervisor_pid) and state.supervisor_pid != os.getpid():
+    if (
+        state is not None
+        and pid_alive(state.supervisor_pid)
+        and state.supervisor_pid != os.getpid()
+    ):
         raise UpError(
             f"Praktor is already running on {layout.root} (pid {state.supervisor_pid}); "
             "see `praktor status`, or stop it with Ctrl-C in its terminal"
@@ -206,8 +210,9 @@ def _line_printer(console: Console) -> Callable[[str, str], None]:
     width = max(len(n) for n in installed_services()) if installed_services() else 10
 
     def sink(name: str, line: str) -> None:
-        console.print(f"[cyan]{name:<{width}}[/] │ {line}", markup=True, highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"[cyan]{name:<{width}}[/] │ {line}", markup=True, highlight=False, soft_wrap=True
+        )
 
     return sink
 
