@@ -135,6 +135,8 @@ class Suite:
         state = read_state(self.data_dir / "run" / "state.json")
         if state is None or {svc.name for svc in state.services} != set(SERVICES):
             return False
+        if self.process is None or state.supervisor_pid != self.process.pid:
+            return False  # a state left by an earlier supervisor
         try:
             return all(
                 httpx.get(svc.health_url + "/readyz", timeout=2).status_code == 200

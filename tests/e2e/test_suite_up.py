@@ -87,9 +87,21 @@ def test_a_second_up_on_the_same_data_dir_keeps_everything(tmp_path: Path) -> No
 
     second = Suite(data_dir=first.data_dir, config_path=first.config_path, env=first.env)
     second.start()
+    assert (second.data_dir / "install-id").read_text() == install_id
+    assert (second.data_dir / "secrets" / "web-password").read_text() == password
+    assert password.strip() not in second.output(), "the password is printed only once"
+    orphans = [svc["pid"] for svc in second.services().values()]
+
+    # A supervisor killed outright leaves its services, NATS and PostgreSQL running;
+    # the next `praktor up` stops them and starts cleanly on the same data.
+    assert second.process is not None
+    os.kill(second.process.pid, signal.SIGKILL)
+    second.process.wait()
+    third = Suite(data_dir=first.data_dir, config_path=first.config_path, env=first.env)
+    third.start()
     try:
-        assert (second.data_dir / "install-id").read_text() == install_id
-        assert (second.data_dir / "secrets" / "web-password").read_text() == password
-        assert password.strip() not in second.output(), "the password is printed only once"
+        assert "left running by a previous `praktor up`" in third.output()
+        assert not any(Path(f"/proc/{pid}").exists() for pid in orphans)
+        assert (third.data_dir / "install-id").read_text() == install_id
     finally:
-        assert second.stop() == 0
+        assert third.stop() == 0

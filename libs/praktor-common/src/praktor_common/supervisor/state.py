@@ -29,6 +29,8 @@ class SuiteState(BaseModel):
     database_embedded: bool
     runtime: str
     services: list[ServiceEntry]
+    nats_pid: int | None = None
+    postgres_pid: int | None = None
 
 
 def write_state(path: Path, state: SuiteState) -> None:

@@ -44,6 +44,7 @@ from praktor_common.supervisor.layout import (
     load_ports,
     save_ports,
 )
+from praktor_common.supervisor.leftovers import reap
 from praktor_common.supervisor.process import ManagedProcess
 from praktor_common.supervisor.services import installed_services
 from praktor_common.supervisor.state import (
@@ -71,6 +72,8 @@ class Suite:
     install_id: str = ""
     nats_url: str = ""
     nats_embedded: bool = False
+    nats_pid: int | None = None
+    postgres_pid: int | None = None
     database_url: str = ""
     database_embedded: bool = False
     runtime: str = "process"
@@ -96,6 +99,8 @@ class Suite:
             nats_embedded=self.nats_embedded,
             database_embedded=self.database_embedded,
             runtime=self.runtime,
+            nats_pid=self.nats_pid,
+            postgres_pid=self.postgres_pid,
             services=[
                 ServiceEntry(
                     name=name,
@@ -119,16 +124,21 @@ def _pick_port(ports: dict[str, int], key: str, preferred: int | None = None) ->
     return ports[key]
 
 
-def _refuse_second_supervisor(layout: DataLayout) -> None:
+def _take_over_data_dir(layout: DataLayout, console: Console) -> None:
+    """Refuse a second supervisor; stop what a crashed one left behind."""
     state = read_state(layout.state_file)
-    if (
-        state is not None
-        and pid_alive(state.supervisor_pid)
-        and state.supervisor_pid != os.getpid()
-    ):
+    if state is None:
+        return
+    if pid_alive(state.supervisor_pid) and state.supervisor_pid != os.getpid():
         raise UpError(
             f"Praktor is already running on {layout.root} (pid {state.supervisor_pid}); "
             "see `praktor status`, or stop it with Ctrl-C in its terminal"
+        )
+    stopped = reap(state, layout.root)
+    if stopped:
+        console.print(
+            f"[yellow]![/] stopped {stopped} process(es) left running by a previous "
+            "`praktor up` that did not exit cleanly"
         )
 
 
@@ -161,6 +171,7 @@ async def _start_nats(suite: Suite, stack: AsyncExitStack, ports: dict[str, int]
     await asyncio.to_thread(server.start)
     stack.callback(server.stop)
     suite.nats_url = server.url
+    suite.nats_pid = server.process.pid if server.process else None
     suite.nats_embedded = True
     suite.console.print(f"[green]✓[/] NATS (embedded, JetStream, authenticated) on {server.url}")
 
@@ -177,6 +188,7 @@ async def _start_postgres(suite: Suite, stack: AsyncExitStack, ports: dict[str, 
     await asyncio.to_thread(server.start)
     stack.callback(server.stop)
     suite.database_url = server.url
+    suite.postgres_pid = server.process.pid if server.process else None
     suite.database_embedded = True
     suite.console.print(f"[green]✓[/] PostgreSQL (embedded) on 127.0.0.1:{port}")
 
@@ -273,7 +285,7 @@ async def run_up(settings: RuntimeSettings | None = None, console: Console | Non
     configure_logging("up", settings.log_level, "console")
     layout = DataLayout(settings.data_dir)
     layout.create()
-    _refuse_second_supervisor(layout)
+    _take_over_data_dir(layout, console)
     suite = Suite(settings=settings, layout=layout, console=console)
     config_path = settings.config_path()
     suite.config = load_config(config_path)
@@ -298,6 +310,7 @@ async def run_up(settings: RuntimeSettings | None = None, console: Console | Non
         await _start_nats(suite, stack, ports)
         await _start_postgres(suite, stack, ports)
         save_ports(layout, ports)
+        write_state(layout.state_file, suite.state())
         with console.status("applying database migrations…"):
             await upgrade(suite.database_url)
         console.print("[green]✓[/] database schema up to date")
