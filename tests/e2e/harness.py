@@ -137,6 +137,8 @@ class Suite:
             return False
         if self.process is None or state.supervisor_pid != self.process.pid:
             return False  # a state left by an earlier supervisor
+        if not all(svc.pid for svc in state.services):
+            return False
         try:
             return all(
                 httpx.get(svc.health_url + "/readyz", timeout=2).status_code == 200

@@ -10,9 +10,10 @@ from nats.aio.client import Client
 from rich.console import Console
 
 from praktor_common.config import ConfigPublisher
+from praktor_common.identities.permissions import ADMIN_IDENTITY, inbox_prefix
 from praktor_common.settings import RuntimeSettings
 
-ADMIN_IDENTITY = "cli-admin"
+__all__ = ["ADMIN_IDENTITY", "connect_admin", "init_bus", "publish_config"]
 
 
 async def connect_admin(settings: RuntimeSettings) -> Client:
@@ -25,9 +26,21 @@ async def connect_admin(settings: RuntimeSettings) -> Client:
     return await nats.connect(
         settings.nats_url,
         user_credentials=str(settings.nats_creds),
-        inbox_prefix=f"_INBOX_{ADMIN_IDENTITY}".encode(),
+        inbox_prefix=inbox_prefix(ADMIN_IDENTITY).encode(),
         name="praktor-cli",
     )
+
+
+async def init_bus(settings: RuntimeSettings, console: Console) -> None:
+    """Create or update every stream and declared consumer (idempotent)."""
+    from praktor_common.streams import ensure_streams
+
+    client = await connect_admin(settings)
+    try:
+        results = await ensure_streams(client.jetstream())
+    finally:
+        await client.close()
+    console.print(f"streams and consumers ready ({len(results)} checked)")
 
 
 async def publish_config(settings: RuntimeSettings, *, watch: bool, console: Console) -> None:

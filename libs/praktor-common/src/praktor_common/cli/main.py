@@ -20,6 +20,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(dlq_app, name="dlq", help="Inspect and replay dead letters.")
+bus_app = typer.Typer(help="Prepare the bus (streams and consumers).", no_args_is_help=True)
+app.add_typer(bus_app, name="bus")
 config_app = typer.Typer(help="Check and publish the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -125,6 +127,17 @@ def migrate() -> None:
         )
     asyncio.run(upgrade(settings.database_url))
     console.print("[green]✓[/] database schema up to date")
+
+
+@bus_app.command("init")
+def bus_init() -> None:
+    """Create or update every JetStream stream and consumer (run once per install/upgrade)."""
+    from praktor_common.cli.admin import init_bus
+
+    try:
+        asyncio.run(init_bus(RuntimeSettings(), console))
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
 
 
 @config_app.command("check")

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import nats
 from rich.console import Console
 
+from praktor_common.cli.admin import ADMIN_IDENTITY, connect_admin
 from praktor_common.config.distribution import ConfigPublisher
 from praktor_common.config.loader import load_config
 from praktor_common.config.model import PraktorConfig
@@ -56,7 +56,6 @@ from praktor_common.supervisor.state import (
 )
 
 READY_TIMEOUT = 120.0
-ADMIN_IDENTITY = "cli-admin"
 
 
 class UpError(RuntimeError):
@@ -315,11 +314,13 @@ async def run_up(settings: RuntimeSettings | None = None, console: Console | Non
             await upgrade(suite.database_url)
         console.print("[green]✓[/] database schema up to date")
         assert suite.creds_dir is not None
-        admin = await nats.connect(
-            suite.nats_url,
-            user_credentials=str(suite.creds_dir / f"{ADMIN_IDENTITY}.creds"),
-            inbox_prefix=f"_INBOX_{ADMIN_IDENTITY}".encode(),
-            name="praktor-up",
+        admin = await connect_admin(
+            settings.model_copy(
+                update={
+                    "nats_url": suite.nats_url,
+                    "nats_creds": suite.creds_dir / f"{ADMIN_IDENTITY}.creds",
+                }
+            )
         )
         stack.push_async_callback(admin.close)
         js = admin.jetstream()
@@ -347,8 +348,9 @@ async def run_up(settings: RuntimeSettings | None = None, console: Console | Non
             suite.processes[name] = proc
             proc.start()
         stack.push_async_callback(_stop_all, suite)
-        write_state(layout.state_file, suite.state())
         stack.callback(lambda: layout.state_file.unlink(missing_ok=True))
+        recorder = asyncio.create_task(_record_state(suite))
+        stack.callback(recorder.cancel)
 
         ready = await _wait_ready(suite)
         _print_summary(suite, ready)
@@ -358,8 +360,14 @@ async def run_up(settings: RuntimeSettings | None = None, console: Console | Non
             if reload_requested.is_set():
                 reload_requested.clear()
                 publisher.trigger()
-            write_state(layout.state_file, suite.state())
         console.print("stopping…")
+
+
+async def _record_state(suite: Suite, every: float = 0.5) -> None:
+    """Keep the state file (pids change on restarts) current for `praktor status`."""
+    while True:
+        write_state(suite.layout.state_file, suite.state())
+        await asyncio.sleep(every)
 
 
 async def _stop_all(suite: Suite) -> None:
