@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
-PY_SRC := libs/praktor-common/src services/*/src agent-runner/src conftest.py
+PY_SRC := libs/praktor-common/src services/*/src agent-runner/src conftest.py bench
 RUN := $(UV) run --frozen --no-sync
 PYTEST := $(RUN) pytest
 
