@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import time
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
