@@ -17,8 +17,8 @@ import signal
 import sys
 import tempfile
 import time
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +62,7 @@ def run(runs: int) -> dict[str, Any]:
             before = services["router"]["pid"]
             t0 = time.perf_counter()
             os.kill(before, signal.SIGKILL)
-            suite.wait_for(
-                lambda: bool((svc := suite.services()["router"])["ready"] and svc["pid"] != before),
-                60,
-                "router back",
-            )
+            suite.wait_for(partial(router_replaced, suite, before), 60, "router back")
             restart.append(round(time.perf_counter() - t0, 2))
             suite.stop()
             again = Suite(data_dir=suite.data_dir, config_path=suite.config_path, env=suite.env)
