@@ -11,6 +11,7 @@ from rich.table import Table
 
 from praktor_common import __version__
 from praktor_common.cli.dlq import dlq_app
+from praktor_common.cli.identities import identities_app
 from praktor_common.settings import RuntimeSettings
 
 app = typer.Typer(
@@ -20,6 +21,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(dlq_app, name="dlq", help="Inspect and replay dead letters.")
+app.add_typer(
+    identities_app,
+    name="identities",
+    help="Create and export the NATS identities for compose / Kubernetes.",
+)
 bus_app = typer.Typer(help="Prepare the bus (streams and consumers).", no_args_is_help=True)
 app.add_typer(bus_app, name="bus")
 config_app = typer.Typer(help="Check and publish the configuration.", no_args_is_help=True)

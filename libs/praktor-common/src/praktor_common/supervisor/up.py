@@ -150,7 +150,7 @@ async def _start_nats(suite: Suite, stack: AsyncExitStack, ports: dict[str, int]
             raise UpError(
                 "PRAKTOR_NATS_URL is set but PRAKTOR_NATS_CREDS_DIR is not: point it at the "
                 "directory holding one <service>.creds file per service "
-                "(`praktor identities export` writes them)"
+                "(`praktor identities init DIR` writes them to DIR/creds)"
             )
         suite.creds_dir = Path(creds_dir)
         return
@@ -247,6 +247,14 @@ async def _wait_ready(suite: Suite, timeout: float = READY_TIMEOUT) -> dict[str,
     return ready
 
 
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
 def _print_summary(suite: Suite, ready: dict[str, bool]) -> None:
     from rich.table import Table
 
@@ -270,6 +278,11 @@ def _print_summary(suite: Suite, ready: dict[str, bool]) -> None:
             "isolation."
         )
     suite.console.print(f"\nMission Control: [bold]{suite.mission_control_url}[/]")
+    if not _answers(suite.mission_control_url):
+        suite.console.print(
+            "[yellow]note:[/] the web service does not serve the Mission Control app on this "
+            "port yet; its health and status are above and in `praktor status`."
+        )
     for secret in suite.first_run:
         if secret.created:
             suite.console.print(
