@@ -35,8 +35,8 @@ lint: sync
 	$(RUN) ruff format --check .
 
 # Test folders each hold a conftest.py, so mypy checks them one folder at a time.
-TEST_DIRS := $(wildcard libs/*/tests/*/ services/*/tests/*/ agent-runner/tests/*/ tests/*/)
-TEST_FILES := $(wildcard libs/*/tests/*.py services/*/tests/*.py)
+TEST_DIRS := $(wildcard libs/*/tests/*/ services/*/tests/ agent-runner/tests/ tests/*/)
+TEST_FILES := $(wildcard libs/*/tests/*.py)
 typecheck: sync
 	$(RUN) mypy $(PY_SRC)
 	$(RUN) mypy $(TEST_FILES)

@@ -1,3 +1,12 @@
-"""Fixtures shared by every package's tests: a private NATS with auth and a private PostgreSQL."""
+"""Fixtures shared by every package's tests.
 
-pytest_plugins = ["praktor_common.testing.nats", "praktor_common.testing.postgres"]
+A private NATS with auth, a private PostgreSQL, and the local stand-ins for
+what these machines cannot reach: the Telegram Bot API and the Anthropic API.
+"""
+
+pytest_plugins = [
+    "praktor_common.testing.nats",
+    "praktor_common.testing.postgres",
+    "praktor_common.testing.fake_telegram",
+    "praktor_common.testing.fake_anthropic",
+]

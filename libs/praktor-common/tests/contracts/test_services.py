@@ -79,10 +79,20 @@ class TestVault:
         with pytest.raises(ValidationError):
             vault.SecretSetRequest.model_validate({"name": "gh", "value": "v"} | bad)
 
-    def test_rotate_needs_real_passphrases(self) -> None:
+    def test_rotate_needs_a_real_new_passphrase(self) -> None:
         with pytest.raises(ValidationError):
             vault.SecretRotateRequest.model_validate(
-                {"current_passphrase": "short", "new_passphrase": "long enough"}
+                {"current_passphrase": "long enough", "new_passphrase": "short"}
+            )
+
+    def test_rotate_away_from_a_short_upstream_passphrase(self) -> None:
+        request = vault.SecretRotateRequest.model_validate(
+            {"current_passphrase": "short", "new_passphrase": "long enough"}
+        )
+        assert request.current_passphrase.get_secret_value() == "short"
+        with pytest.raises(ValidationError):
+            vault.SecretRotateRequest.model_validate(
+                {"current_passphrase": "", "new_passphrase": "long enough"}
             )
 
     def test_secret_info_never_has_a_value(self) -> None:

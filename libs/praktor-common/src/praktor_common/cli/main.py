@@ -12,6 +12,7 @@ from rich.table import Table
 from praktor_common import __version__
 from praktor_common.cli.dlq import dlq_app
 from praktor_common.cli.identities import identities_app
+from praktor_common.cli.vault import vault_app
 from praktor_common.settings import RuntimeSettings
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(dlq_app, name="dlq", help="Inspect and replay dead letters.")
+app.add_typer(vault_app, name="vault", help="Manage secrets in the vault (values never leave it).")
 app.add_typer(
     identities_app,
     name="identities",

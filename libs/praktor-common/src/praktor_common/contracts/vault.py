@@ -132,17 +132,21 @@ class SecretResolveReply(Contract):
     secrets: list[ResolvedSecret]
     denied: list[SecretName] = []
     """Asked for but not global nor assigned to the agent."""
+    missing: list[SecretName] = []
+    """Asked for but no secret has that name."""
     failed: list[SecretName] = []
     """Assigned but could not be decrypted."""
 
 
 Passphrase = Annotated[SecretStr, StringConstraints(min_length=8, max_length=1024)]
+# The passphrase in use may be short (an upstream install); a new one may not.
+CurrentPassphrase = Annotated[SecretStr, StringConstraints(min_length=1, max_length=1024)]
 
 
 class SecretRotateRequest(Contract):
     """Re-encrypt every secret under a new passphrase (two phases, with a verifier)."""
 
-    current_passphrase: Passphrase
+    current_passphrase: CurrentPassphrase
     new_passphrase: Passphrase
 
     @field_serializer("current_passphrase", "new_passphrase", when_used="json")
