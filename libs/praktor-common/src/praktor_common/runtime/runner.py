@@ -24,6 +24,7 @@ from praktor_common.runtime.logging import configure_logging
 from praktor_common.runtime.spec import ServiceContext, ServiceSpec
 from praktor_common.runtime.telemetry import configure_tracing
 from praktor_common.settings import RuntimeSettings
+from praktor_common.streams import ensure_consumers
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +103,9 @@ async def _start(
         health=health,
     )
     health.add_check("nats", lambda: _nats_check_for(ctx))
+    # The streams exist (`praktor bus init` / `praktor up` made them); the service's
+    # own durable consumers are declared here, idempotently, with its own identity.
+    await ensure_consumers(js, spec.name)
     if spec.uses_database:
         await _connect_database(ctx)
     if spec.setup is not None:
