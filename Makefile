@@ -34,13 +34,11 @@ lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-# Test folders each hold a conftest.py, so mypy checks them one folder at a time.
-TEST_DIRS := $(wildcard libs/*/tests/*/ services/*/tests/ agent-runner/tests/ tests/*/)
-TEST_FILES := $(wildcard libs/*/tests/*.py)
+# Test folders may each hold a conftest.py, so mypy checks the files of one folder at a time.
+TEST_DIRS := $(sort $(dir $(wildcard libs/*/tests/*.py libs/*/tests/*/*.py services/*/tests/*.py services/*/tests/*/*.py agent-runner/tests/*.py agent-runner/tests/*/*.py tests/*/*.py)))
 typecheck: sync
 	$(RUN) mypy $(PY_SRC)
-	$(RUN) mypy $(TEST_FILES)
-	set -e; for d in $(TEST_DIRS); do $(RUN) mypy $$d; done
+	set -e; for d in $(TEST_DIRS); do $(RUN) mypy $$d*.py; done
 
 asyncapi: sync
 	$(RUN) python -m praktor_common.asyncapi docs/asyncapi.yaml

@@ -23,6 +23,7 @@ import httpx
 import yaml
 
 from praktor_common.embedded.ports import free_port
+from praktor_common.supervisor.leftovers import reap
 from praktor_common.supervisor.state import read_state
 
 SERVICES = (
@@ -169,6 +170,7 @@ class Suite:
 
     def stop(self, timeout: float = 60) -> int:
         if self.process is None:
+            self.reap()
             return 0
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
@@ -181,4 +183,11 @@ class Suite:
             self._reader.join(timeout=5)
         code = self.process.returncode
         self.process = None
+        self.reap()
         return code
+
+    def reap(self) -> None:
+        """Stop whatever a killed supervisor of this suite left running."""
+        state = read_state(self.data_dir / "run" / "state.json")
+        if state is not None:
+            reap(state, self.data_dir)

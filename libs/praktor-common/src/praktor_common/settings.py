@@ -36,6 +36,7 @@ class RuntimeSettings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int | None = None
     log_format: str = "json"
+    supervisor_pid: int | None = None
     log_level: str = "info"
 
     def config_path(self) -> Path:

@@ -1,17 +1,246 @@
 """The orchestrator service: how it is wired and started.
 
 Owns agent runtimes, sessions, conversation history and memories; answers agents' IPC;
-redacts and republishes agent output.
+redacts and republishes agent output. See :mod:`.lifecycle` for how waiting
+input starts an agent, :mod:`.output` for output, :mod:`.ipc` for IPC.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
+
+from praktor_common import streams, subjects
+from praktor_common.bus import durable_subscriber
+from praktor_common.bus.dead_letter import error_summary
+from praktor_common.contracts.agent import AgentOutput
+from praktor_common.contracts.base import Contract
+from praktor_common.contracts.orchestrator import (
+    AGENT_ABORT,
+    AGENT_NIX,
+    AGENT_RESET,
+    AGENT_START,
+    AGENT_STATUS,
+    AGENT_STOP,
+)
+from praktor_common.contracts.service import Command, ServiceError
+from praktor_common.identities import AgentCredentialIssuer, AuthorityError
+from praktor_common.runtime.runner import StartupError
 from praktor_common.runtime.runner import main as run_service
-from praktor_common.runtime.spec import ServiceSpec
+from praktor_common.runtime.spec import ServiceContext, ServiceSpec
+
+from .bus import NatsAgentBus
+from .commands import OrchestratorCommands
+from .forward import ServiceRequester
+from .inputs import InputObserver
+from .ipc import IpcHandler
+from .lifecycle import Lifecycle, LifecycleSettings
+from .memory import MemoryStore
+from .output import OutputHandler
+from .paths import AgentPaths
+from .redaction import ModelCredentialRedactors, RedactorSource
+from .registry import AgentRegistry, ConfigChanges
+from .runtime import AgentRuntime, make_runtime
+from .settings import OrchestratorSettings
+from .store import OrchestratorStore
+
+log = structlog.get_logger(__name__)
+
+QUEUE = "orchestrator"
+ReqT = TypeVar("ReqT", bound=Contract)
+
+
+@dataclass
+class Orchestrator:
+    """The running parts, for tests and for shutdown."""
+
+    lifecycle: Lifecycle
+    runtime: AgentRuntime
+    store: OrchestratorStore
+    paths: AgentPaths
+    issuer: AgentCredentialIssuer
+    loop_task: asyncio.Task[None] | None = None
+
+    def issuer_active(self) -> dict[str, str]:
+        """Agent id → public key of the credentials currently issued to it."""
+        return {agent: creds.public_key for agent, creds in self.issuer.active.items()}
+
+
+async def setup(
+    ctx: ServiceContext,
+    *,
+    settings: OrchestratorSettings | None = None,
+    runtime: AgentRuntime | None = None,
+    redactors: RedactorSource | None = None,
+) -> Orchestrator:
+    """Wire the orchestrator onto ``ctx.broker`` (before the broker starts)."""
+    if ctx.engine is None:
+        raise StartupError("the orchestrator needs its database")
+    own = settings or OrchestratorSettings()
+    runtime_settings = ctx.settings
+    install_id = runtime_settings.install_id or _install_id(runtime_settings.data_dir)
+    paths = AgentPaths(runtime_settings.data_dir)
+    store = OrchestratorStore(ctx.engine)
+    bus = NatsAgentBus(ctx.broker, ctx.nats, ctx.js)
+    issuer = await _issuer(own, ctx)
+    ctx.on_stop.append(issuer.close)
+    if runtime is None:
+        runtime = make_runtime(
+            own.agent_runtime,
+            data_dir=paths.data_dir,
+            state_dir=paths.state_dir,
+            install_id=install_id,
+            python=own.agent_python,
+            agent_user=own.agent_user,
+        )
+    lifecycle = Lifecycle(
+        runtime=runtime,
+        paths=paths,
+        issuer=issuer,
+        bus=bus,
+        sessions=store,
+        config=ctx.config,
+        settings=LifecycleSettings(
+            install_id=install_id,
+            nats_url=own.nats_url_for_agents(runtime_settings),
+            ready_timeout=own.ready_timeout,
+            max_turns=own.max_turns,
+            max_parallel_tasks=own.max_parallel_tasks,
+        ),
+    )
+    changes = ConfigChanges(AgentRegistry(ctx.engine, paths), lifecycle, bus)
+    await changes.start(ctx.config.current)
+    ctx.config.on_change(changes)
+    await streams.ensure_consumers(ctx.js, "orchestrator")
+
+    redactors = redactors or ModelCredentialRedactors(ctx.config)
+    _subscribe_output(
+        ctx.broker,
+        OutputHandler(
+            store=store, redactors=redactors, publisher=bus, activity=lifecycle, config=ctx.config
+        ),
+    )
+    inputs = InputObserver(store=store, lifecycle=lifecycle, publisher=bus, config=ctx.config)
+
+    @ctx.broker.subscriber(subjects.AGENT_INPUT_ALL, queue=QUEUE, no_reply=True)
+    async def on_input(msg: NatsMessage) -> None:
+        await inputs.handle(msg.body, msg.raw_message.subject)
+
+    ipc = IpcHandler(
+        paths=paths,
+        store=store,
+        memories=MemoryStore(ctx.engine),
+        agents=lifecycle,
+        services=ServiceRequester(ctx.nats),
+    )
+
+    @ctx.broker.subscriber(subjects.HOST_IPC_ALL, queue=QUEUE)
+    async def on_ipc(msg: NatsMessage) -> Any:
+        return await ipc.handle(msg.body, msg.raw_message.subject)
+
+    commands = OrchestratorCommands(lifecycle, store)
+    _answer(ctx.broker, AGENT_ABORT, commands.abort)
+    _answer(ctx.broker, AGENT_RESET, commands.reset)
+    _answer(ctx.broker, AGENT_START, commands.start)
+    _answer(ctx.broker, AGENT_STOP, commands.stop)
+    _answer(ctx.broker, AGENT_STATUS, commands.status)
+    _answer(ctx.broker, AGENT_NIX, commands.nix)
+
+    await lifecycle.adopt_leftovers()
+    orchestrator = Orchestrator(
+        lifecycle=lifecycle, runtime=runtime, store=store, paths=paths, issuer=issuer
+    )
+    orchestrator.loop_task = asyncio.create_task(
+        lifecycle.run(own.sweep_interval, own.idle_check_interval), name="orchestrator-lifecycle"
+    )
+
+    async def shutdown() -> None:
+        if orchestrator.loop_task is not None:
+            orchestrator.loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await orchestrator.loop_task
+        await lifecycle.close()
+        await lifecycle.stop_all("shutdown")
+        await runtime.close()
+
+    ctx.on_stop.append(shutdown)
+    log.info(
+        "orchestrator wired",
+        runtime=runtime.name,
+        isolated=runtime.isolated,
+        install_id=install_id,
+        agents=sorted(ctx.config.current.agents),
+    )
+    return orchestrator
+
+
+async def _setup(ctx: ServiceContext) -> None:
+    await setup(ctx)
+
+
+def _subscribe_output(broker: NatsBroker, handler: OutputHandler) -> None:
+    consumer = streams.durable_consumers("orchestrator")[0]
+
+    @durable_subscriber(broker, consumer, in_progress_every=10.0)
+    async def on_output(output: AgentOutput, msg: NatsMessage) -> None:
+        await handler.handle(output, msg.raw_message.subject)
+
+
+def _answer(
+    broker: NatsBroker,
+    command: Command[ReqT, Any],
+    method: Callable[[ReqT], Awaitable[Contract]],
+) -> None:
+    """Answer ``command`` on its subject (queue group): its reply or a ServiceError."""
+
+    async def handle(msg: NatsMessage) -> Any:
+        try:
+            request = command.request.model_validate_json(msg.body)
+        except ValueError as exc:
+            return ServiceError(error=f"invalid request: {error_summary(exc)}", code="invalid")
+        try:
+            return await method(request)
+        except Exception as exc:
+            log.exception("command failed", subject=command.subject)
+            return ServiceError(error=f"{command.operation} failed: {type(exc).__name__}")
+
+    broker.subscriber(command.subject, queue=QUEUE)(handle)
+
+
+async def _issuer(own: OrchestratorSettings, ctx: ServiceContext) -> AgentCredentialIssuer:
+    directory = own.authority_dir(ctx.settings)
+    if not ctx.settings.nats_url:
+        raise StartupError("PRAKTOR_NATS_URL is not set")
+    try:
+        return await AgentCredentialIssuer.connect(directory, ctx.settings.nats_url)
+    except AuthorityError as exc:
+        raise StartupError(
+            f"the orchestrator mints agents' bus credentials and needs the NATS authority: "
+            f"{exc} (set PRAKTOR_NATS_AUTHORITY_DIR)"
+        ) from exc
+
+
+def _install_id(data_dir: Path) -> str:
+    path = data_dir / "install-id"
+    with contextlib.suppress(OSError):
+        value = path.read_text().strip()
+        if value:
+            return value
+    return "local"
+
 
 SERVICE = ServiceSpec(
     name="orchestrator",
     description="Agent runtimes, history, memory, IPC",
+    setup=_setup,
     default_health_port=9103,
 )
 

@@ -24,6 +24,7 @@ from praktor_common.runtime.logging import configure_logging
 from praktor_common.runtime.spec import ServiceContext, ServiceSpec
 from praktor_common.runtime.telemetry import configure_tracing
 from praktor_common.settings import RuntimeSettings
+from praktor_common.supervisor.state import pid_alive
 from praktor_common.streams import ensure_consumers
 
 log = structlog.get_logger(__name__)
@@ -57,6 +58,7 @@ async def run(spec: ServiceSpec, settings: RuntimeSettings | None = None) -> Non
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    orphan_watch = asyncio.create_task(_stop_when_orphaned(settings, stop))
     ctx: ServiceContext | None = None
     try:
         ctx = await _start(spec, settings, health)
@@ -65,12 +67,30 @@ async def run(spec: ServiceSpec, settings: RuntimeSettings | None = None) -> Non
         await stop.wait()
         log.info("service stopping")
     finally:
+        orphan_watch.cancel()
         health.stopping = True
         if ctx is not None:
             await _stop(ctx)
         await server.stop()
         if provider is not None:
             provider.shutdown()
+
+
+async def _stop_when_orphaned(settings: RuntimeSettings, stop: asyncio.Event) -> None:
+    """Under `praktor up`, stop when the supervisor is gone (it was killed outright).
+
+    Without this a service whose supervisor died would run on unsupervised, holding
+    its port; the next `praktor up` would have to find and stop it.
+    """
+    supervisor = settings.supervisor_pid
+    if not supervisor:
+        return
+    while not stop.is_set():
+        if not pid_alive(supervisor):
+            log.warning("supervisor is gone; stopping", supervisor_pid=supervisor)
+            stop.set()
+            return
+        await asyncio.sleep(2.0)
 
 
 async def _start(

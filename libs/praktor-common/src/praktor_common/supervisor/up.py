@@ -206,6 +206,7 @@ def _service_env(suite: Suite, name: str, health_port: int) -> dict[str, str]:
             "PRAKTOR_HEALTH_PORT": str(health_port),
             "PRAKTOR_AGENT_RUNTIME": suite.runtime,
             "PYTHONUNBUFFERED": "1",
+            "PRAKTOR_SUPERVISOR_PID": str(os.getpid()),
         }
     )
     if suite.engine_socket:

@@ -1,0 +1,50 @@
+"""What the orchestrator reads from its environment (besides the common ``PRAKTOR_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from praktor_common.settings import RuntimeSettings
+
+
+class OrchestratorSettings(BaseSettings):
+    """``PRAKTOR_*`` settings only the orchestrator uses.
+
+    ``praktor up`` sets ``PRAKTOR_AGENT_RUNTIME`` (``docker`` when an engine
+    answers, else ``process``); compose sets the authority directory and the
+    NATS URL agents reach.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PRAKTOR_", extra="ignore")
+
+    agent_runtime: str = "process"
+    """Which runtime runs agents: ``process`` (this package) or ``docker`` / ``kubernetes``."""
+    nats_authority_dir: Path | None = None
+    """The bus authority (signing keys) used to mint agent credentials; default
+    ``<data dir>/nats``."""
+    agent_nats_url: str | None = None
+    """The NATS URL as agents reach it; default the orchestrator's own."""
+    agent_python: Path | None = None
+    """Interpreter that runs the agent-runner in process mode (default: this one)."""
+    agent_user: str = "praktor-agent"
+    """System user the process runtime runs agents as when the orchestrator is root."""
+    ready_timeout: float = Field(default=30.0, gt=0)
+    """How long a starting agent has to report ``agent.<id>.ready``."""
+    sweep_interval: float = Field(default=5.0, gt=0)
+    """How often agents with waiting input but no runtime are looked for."""
+    idle_check_interval: float = Field(default=60.0, gt=0)
+    """How often running agents are checked against ``defaults.idle_timeout``."""
+    max_turns: int = Field(default=200, ge=1)
+    max_parallel_tasks: int = Field(default=3, ge=1)
+
+    def authority_dir(self, runtime: RuntimeSettings) -> Path:
+        return self.nats_authority_dir or runtime.data_dir / "nats"
+
+    def nats_url_for_agents(self, runtime: RuntimeSettings) -> str:
+        url = self.agent_nats_url or runtime.nats_url
+        if not url:
+            raise ValueError("no NATS URL for agents: set PRAKTOR_NATS_URL")
+        return url

@@ -1,0 +1,121 @@
+"""What an agent starts with: its definition and its environment (the runner's env contract)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from praktor_common.contracts.orchestrator import SwarmMembership
+from praktor_orchestrator.launch import (
+    UnknownAgentError,
+    definition_changed,
+    definition_for,
+    launch_env,
+)
+from services.orchestrator.tests.harness import make_config
+
+SWARM_ID = "0192f0c8-0000-7000-8000-0000000000aa"
+
+
+def env_for(config_agents: dict[str, dict[str, object]], **defaults: object) -> dict[str, str]:
+    config = make_config(config_agents, **defaults)
+    agent_id = next(iter(config_agents))
+    return launch_env(
+        config,
+        definition_for(config, agent_id),
+        nats_url="nats://127.0.0.1:4222",
+        install_id="pk-test",
+        session_id="sess-9",
+        max_turns=200,
+        max_parallel_tasks=3,
+    )
+
+
+def test_the_env_carries_the_contract() -> None:
+    env = env_for(
+        {"coder": {"model": "claude-x", "allowed_tools": ["Read"]}},
+        model_api_base_url="http://127.0.0.1:8091",
+        anthropic_api_key="sk-ant-123456789",
+    )
+    assert env == {
+        "PRAKTOR_AGENT_ID": "coder",
+        "PRAKTOR_NATS_URL": "nats://127.0.0.1:4222",
+        "PRAKTOR_MODEL": "claude-x",
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:8091",
+        "ANTHROPIC_API_KEY": "sk-ant-123456789",
+        "PRAKTOR_SESSION_ID": "sess-9",
+        "PRAKTOR_ALLOWED_TOOLS": json.dumps(["Read"]),
+        "PRAKTOR_MAX_TURNS": "200",
+        "PRAKTOR_MAX_PARALLEL_TASKS": "3",
+        "TZ": "UTC",
+        "PRAKTOR_INSTALL_ID": "pk-test",
+    }
+
+
+def test_an_oauth_token_is_passed_as_claude_code_expects_it() -> None:
+    env = env_for({"coder": {}}, oauth_token="oauth-abcdefgh")
+    assert env["CLAUDE_CODE_OAUTH_TOKEN"] == "oauth-abcdefgh"
+    assert "ANTHROPIC_API_KEY" not in env
+
+
+def test_the_agents_own_env_comes_first_and_cannot_override_the_contract() -> None:
+    env = env_for(
+        {
+            "coder": {
+                "env": {"GREETING": "hi", "PRAKTOR_AGENT_ID": "someone-else", "TOKEN": "secret:gh"}
+            }
+        }
+    )
+    assert env["GREETING"] == "hi"
+    assert env["PRAKTOR_AGENT_ID"] == "coder"
+    assert "TOKEN" not in env  # a vault reference is the vault's to resolve
+
+
+def test_the_definition_resolves_defaults_and_the_workspace() -> None:
+    config = make_config({"coder": {"workspace": "code", "env": {"A": "secret:x"}}}, model="m-1")
+    definition = definition_for(config, "coder")
+    assert (definition.workspace, definition.model, definition.image) == (
+        "code",
+        "m-1",
+        "praktor-agent:latest",
+    )
+    assert definition.secret_refs == ("A",)
+    with pytest.raises(UnknownAgentError):
+        definition_for(config, "nobody")
+
+
+def test_a_swarm_member_borrows_its_template_and_gets_its_chat() -> None:
+    config = make_config({"coder": {"model": "m-2"}})
+    member = SwarmMembership(
+        swarm_id=SWARM_ID, role="reviewer", template_agent="coder", chat_group="g1"
+    )
+    definition = definition_for(config, "swarm-0192f0c8-reviewer", member)
+    assert (definition.model, definition.workspace) == ("m-2", "coder")
+    assert definition.swarm_chats == (f"swarm.{SWARM_ID}.chat.g1",)
+    env = launch_env(
+        config,
+        definition,
+        nats_url="nats://x:1",
+        install_id="pk",
+        session_id="sess-of-coder",
+        max_turns=1,
+        max_parallel_tasks=1,
+    )
+    assert "PRAKTOR_SESSION_ID" not in env
+    assert (env["PRAKTOR_SWARM_ROLE"], env["PRAKTOR_SWARM_CHAT_SUBJECT"]) == (
+        "reviewer",
+        f"swarm.{SWARM_ID}.chat.g1",
+    )
+
+
+def test_a_definition_changes_with_its_section_the_defaults_or_the_time_zone() -> None:
+    base = make_config({"coder": {}, "writer": {}})
+    assert not definition_changed(base, make_config({"coder": {}, "writer": {}}), "coder")
+    assert definition_changed(
+        base, make_config({"coder": {"description": "x"}, "writer": {}}), "coder"
+    )
+    assert not definition_changed(
+        base, make_config({"coder": {}, "writer": {"description": "x"}}), "coder"
+    )
+    assert definition_changed(base, make_config({"coder": {}, "writer": {}}, model="m"), "coder")
