@@ -24,8 +24,8 @@ from praktor_common.runtime.logging import configure_logging
 from praktor_common.runtime.spec import ServiceContext, ServiceSpec
 from praktor_common.runtime.telemetry import configure_tracing
 from praktor_common.settings import RuntimeSettings
-from praktor_common.supervisor.state import pid_alive
 from praktor_common.streams import ensure_consumers
+from praktor_common.supervisor.state import pid_alive
 
 log = structlog.get_logger(__name__)
 
