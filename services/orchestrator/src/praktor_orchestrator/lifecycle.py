@@ -194,6 +194,7 @@ class Lifecycle:
         self._memberships: dict[str, SwarmMembership] = {}
         self._last_origin: dict[str, Origin] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
         self._wake = asyncio.Event()
         runtime.on_exit(self._runtime_exited)
 
@@ -552,9 +553,14 @@ class Lifecycle:
         return isinstance(answer, PingReply) and answer.busy
 
     async def run(self, sweep_every: float, idle_every: float) -> None:
-        """Sweep and reap until cancelled."""
+        """Sweep and reap until closed or cancelled.
+
+        The loop also ends on :meth:`close`: on Python 3.11 a cancellation that
+        races with ``wait_for``'s inner wait finishing can be swallowed, so
+        cancelling alone could leave the loop running and its awaiter hanging.
+        """
         next_reap = self._clock() + idle_every
-        while True:
+        while not self._closed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), sweep_every)
             self._wake.clear()
@@ -595,6 +601,8 @@ class Lifecycle:
                     await self._issuer.revoke_public_key(handle.credential_key)
 
     async def close(self) -> None:
+        self._closed = True
+        self._wake.set()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -163,11 +163,11 @@ async def setup(
     )
 
     async def shutdown() -> None:
+        await lifecycle.close()
         if orchestrator.loop_task is not None:
             orchestrator.loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await orchestrator.loop_task
-        await lifecycle.close()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(orchestrator.loop_task, 10.0)
         await lifecycle.stop_all("shutdown")
         await runtime.close()
 
