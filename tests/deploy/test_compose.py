@@ -10,8 +10,11 @@ import pytest
 import yaml
 
 from praktor_common.cli.identities import SERVICE_CONTAINERS, compose_layout, init_identities
+from praktor_common.config import PraktorConfig
 from praktor_common.identities import ADMIN_IDENTITY
 from praktor_common.supervisor.services import installed_services
+from praktor_model_proxy.service import ProxySettings
+from praktor_orchestrator.settings import OrchestratorSettings
 
 COMPOSE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "compose"
 ONE_SHOT = ("init", "migrate", "bus-init")
@@ -211,6 +214,37 @@ def test_agents_network_holds_only_nats_and_model_proxy(
     assert services["postgres"]["networks"] == ["services"]
     override = yaml.safe_load((COMPOSE_DIR / "compose.agents-offline.yaml").read_text())
     assert override == {"networks": {"agents": {"internal": True}}}
+
+
+MODEL_CREDENTIAL_ENV = {"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"}
+
+
+def test_only_the_model_proxy_holds_the_model_credential(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        held = MODEL_CREDENTIAL_ENV & set(env_of(service))
+        assert held == (MODEL_CREDENTIAL_ENV if name == "model-proxy" else set()), name
+    proxy = env_of(services["model-proxy"])
+    assert proxy["ANTHROPIC_API_KEY"] == "${ANTHROPIC_API_KEY:-}"  # from .env
+    assert proxy["CLAUDE_CODE_OAUTH_TOKEN"] == "${CLAUDE_CODE_OAUTH_TOKEN:-}"
+
+
+def test_agents_reach_the_model_proxy_by_name_and_nothing_publishes_it(
+    services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy, orchestrator = services["model-proxy"], services["orchestrator"]
+    assert "ports" not in proxy
+    assert "agents" in proxy["networks"]
+    port = PraktorConfig().model_proxy.port
+    assert env_of(orchestrator)["PRAKTOR_MODEL_PROXY_URL"] == f"http://model-proxy:{port}"
+    # the names are the ones the services read: set each container's env, then read it back
+    with monkeypatch.context() as env:
+        for key, value in env_of(proxy).items():
+            env.setenv(key, value)
+        assert ProxySettings().host == "0.0.0.0"
+    with monkeypatch.context() as env:
+        for key, value in env_of(orchestrator).items():
+            env.setenv(key, value)
+        assert OrchestratorSettings().model_proxy_url == f"http://model-proxy:{port}"
 
 
 def test_start_order(services: dict[str, Any]) -> None:

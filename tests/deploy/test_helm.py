@@ -20,7 +20,10 @@ from praktor_common.cli.identities import (
     helm_secrets,
     init_identities,
 )
+from praktor_common.config import PraktorConfig
 from praktor_common.supervisor.services import installed_services
+from praktor_model_proxy.service import ProxySettings
+from praktor_orchestrator.settings import OrchestratorSettings
 from tests.deploy.helm import CHART, HelmFailedError, render, run_helm
 from tests.deploy.netpol import Pod, allowed
 
@@ -332,9 +335,69 @@ def test_the_config_is_a_configmap_directory_the_publisher_watches(external: lis
     assert env_of(container)["PRAKTOR_CONFIG"] == f"{mount['mountPath']}/praktor.yaml"
     # a config change must not restart anything: no checksum annotation
     assert "annotations" not in publisher["spec"]["template"]["metadata"]
-    assert env_of(container)["ANTHROPIC_API_KEY"] == {
-        "secretKeyRef": {"name": "model", "key": "api-key"}
+    assert env_of(container)["PRAKTOR_TELEGRAM_TOKEN"] == {
+        "secretKeyRef": {"name": "telegram", "key": "token"}
     }
+
+
+# --- the model proxy and the model credential ---------------------------------------------
+
+MODEL_CREDENTIAL_ENV = {"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"}
+
+
+def _secret_names(pod: Doc) -> set[str]:
+    """The Secrets a pod mounts or reads env from."""
+    names = {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+    for container in pod["containers"]:
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                names.add(ref["name"])
+        names |= {e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e}
+    return names
+
+
+@pytest.mark.parametrize(
+    ("docs", "secret"), [("default", "praktor-model"), ("external", "other-model")]
+)
+def test_only_the_model_proxy_holds_the_model_credential(
+    request: pytest.FixtureRequest, docs: str, secret: str
+) -> None:
+    rendered: list[Doc] = request.getfixturevalue(docs)
+    for name, pod in workloads(rendered):
+        env = env_of(only_container(pod))
+        if name == "Deployment/pk-praktor-model-proxy":
+            assert env["ANTHROPIC_API_KEY"] == {
+                "secretKeyRef": {"name": secret, "key": "api-key", "optional": True}
+            }
+            assert env["CLAUDE_CODE_OAUTH_TOKEN"] == {
+                "secretKeyRef": {"name": secret, "key": "oauth-token", "optional": True}
+            }
+        else:
+            assert not MODEL_CREDENTIAL_ENV & set(env), name
+            assert secret not in _secret_names(pod), name
+    (configmap,) = of_kind(rendered, "ConfigMap").values()
+    assert "anthropic_api_key" not in configmap["data"]["praktor.yaml"]
+
+
+def test_agents_are_pointed_at_the_model_proxy_which_listens_for_them(
+    default: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = env_of(only_container(deployment(default, "model-proxy")["spec"]["template"]["spec"]))
+    orchestrator = env_of(
+        only_container(deployment(default, "orchestrator")["spec"]["template"]["spec"])
+    )
+    service = of_kind(default, "Service")["pk-praktor-model-proxy"]
+    http = next(p for p in service["spec"]["ports"] if p["name"] == "http")
+    assert (
+        orchestrator["PRAKTOR_MODEL_PROXY_URL"] == f"http://pk-praktor-model-proxy:{http['port']}"
+    )
+    assert http["port"] == PraktorConfig().model_proxy.port
+    # the names are the ones the services read
+    monkeypatch.setenv("PRAKTOR_MODEL_PROXY_URL", orchestrator["PRAKTOR_MODEL_PROXY_URL"])
+    monkeypatch.setenv("PRAKTOR_MODEL_PROXY_HOST", proxy["PRAKTOR_MODEL_PROXY_HOST"])
+    assert OrchestratorSettings().model_proxy_url == "http://pk-praktor-model-proxy:8091"
+    assert ProxySettings().host == "0.0.0.0"
 
 
 # --- network policies ---------------------------------------------------------------------
@@ -375,6 +438,33 @@ def test_agents_reach_nats_and_model_proxy_but_no_database_or_service(default: l
             if (name, port) != ("model-proxy", 8091):
                 assert not allowed(policies, agent, service, port), (name, port)
     assert not allowed(policies, agent, Pod(labels={"praktor.io/role": "agent"}), 8080)
+
+
+@pytest.mark.parametrize("docs", ["default", "external"])
+def test_nothing_but_agents_reaches_the_model_proxy(
+    request: pytest.FixtureRequest, docs: str
+) -> None:
+    rendered: list[Doc] = request.getfixturevalue(docs)
+    policies = list(of_kind(rendered, "NetworkPolicy").values())
+    proxy = _pod(rendered, "model-proxy")
+    port = proxy.ports["http"]
+    agent_labels = (
+        {"praktor.io/role": "agent"} if docs == "default" else {"example.org/praktor-agent": "yes"}
+    )
+    assert allowed(policies, Pod(labels=agent_labels), proxy, port)
+    running = of_kind(rendered, "Deployment")
+    others = [
+        _pod(rendered, name)
+        for name in (*SERVICE_CONTAINERS, "config-publisher")
+        if f"pk-praktor-{name}" in running and name != "model-proxy"
+    ]
+    others += [
+        Pod(labels={"app": "curl"}),
+        Pod(labels={"app": "ingress"}, namespace="ingress-nginx"),
+        Pod(labels={}, namespace="monitoring"),
+    ]
+    for other in others:
+        assert not allowed(policies, other, proxy, port), other.labels
 
 
 def test_services_and_jobs_reach_nats_and_postgres(default: list[Doc]) -> None:
@@ -445,7 +535,8 @@ def _secret_refs(docs: list[Doc]) -> set[tuple[str, str]]:
 def test_every_secret_key_the_chart_reads_is_exported(default: list[Doc], tmp_path: Path) -> None:
     directory = init_identities(tmp_path / "ids").directory
     exported = {(s["metadata"]["name"], key) for s in helm_secrets(directory) for key in s["data"]}
-    refs = _secret_refs(default)
+    # but the model credential, which the person creates (README, NOTES.txt)
+    refs = {ref for ref in _secret_refs(default) if ref[0] != "praktor-model"}
     assert refs <= exported, refs - exported
     # and nothing exported goes unused (sys-admin.creds is not exported at all)
     assert {name for name, _ in exported} == {name for name, _ in refs}

@@ -18,11 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import yaml
+from nats.aio.client import Client
 
+from praktor_common.cli.admin import ADMIN_IDENTITY, connect_admin
 from praktor_common.embedded.ports import free_port
+from praktor_common.embedded.postgres import DATABASE as PG_DATABASE
+from praktor_common.embedded.postgres import ROLE as PG_ROLE
+from praktor_common.settings import RuntimeSettings
 from praktor_common.supervisor.leftovers import reap
 from praktor_common.supervisor.state import read_state
 
@@ -185,6 +191,50 @@ class Suite:
         self.process = None
         self.reap()
         return code
+
+    # -- driving the suite from outside ------------------------------------------------------
+
+    def nats_url(self) -> str:
+        state = read_state(self.data_dir / "run" / "state.json")
+        if state is None:
+            raise AssertionError("the suite has written no state.json: is it running?")
+        return state.nats_url
+
+    def admin_creds(self) -> Path:
+        """The CLI's admin credentials (what ``praktor`` commands connect with)."""
+        return self.data_dir / "nats" / "creds" / f"{ADMIN_IDENTITY}.creds"
+
+    async def connect_admin(self) -> Client:
+        """A bus connection with the admin identity, as the ``praktor`` CLI makes it."""
+        return await connect_admin(
+            RuntimeSettings(nats_url=self.nats_url(), nats_creds=self.admin_creds())
+        )
+
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the suite's embedded PostgreSQL."""
+        ports = json.loads((self.data_dir / "run" / "ports.json").read_text())
+        password = (self.data_dir / "secrets" / "postgres-password").read_text().strip()
+        return (
+            f"postgresql+asyncpg://{PG_ROLE}:{quote(password, safe='')}"
+            f"@127.0.0.1:{ports['postgres']}/{PG_DATABASE}"
+        )
+
+    def service_pid(self, name: str) -> int:
+        pid = self.services()[name]["pid"]
+        if not pid:
+            raise AssertionError(f"{name} has no pid")
+        return int(pid)
+
+    def restart_service(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Signal one service and wait until the supervisor has it ready again."""
+        before = self.service_pid(name)
+        os.kill(before, sig)
+
+        def back() -> bool:
+            svc = self.services()[name]
+            return bool(svc["ready"] and svc["pid"] and svc["pid"] != before)
+
+        self.wait_for(back, 60, f"{name} restarted and ready")
 
     def reap(self) -> None:
         """Stop whatever a killed supervisor of this suite left running."""

@@ -136,9 +136,10 @@ def _browser(prefix: str) -> str:
         "## Browser\n"
         f"Browser tools (`{prefix}*`) drive the Chromium installed in this machine. Never "
         "install a browser (npm, npx, pip, nix or anything else) and never drive a browser "
-        "through Bash. Open a page, then take a snapshot to see it. The browser stays open "
-        "between messages: reuse it. During a scheduled task always close the browser when "
-        "you are done."
+        f"through Bash. Open a page with `{prefix}browser_navigate`, then look at it with "
+        f"`{prefix}browser_snapshot` (its elements carry the refs that `{prefix}browser_click` "
+        f"and `{prefix}browser_type` take). The browser stays open between messages: reuse "
+        f"it. During a scheduled task always call `{prefix}browser_close` when you are done."
     )
 
 

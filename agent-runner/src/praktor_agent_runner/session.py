@@ -31,13 +31,14 @@ import structlog
 from claude_agent_sdk import (
     ClaudeAgentOptions,
     ClaudeSDKClient,
-    McpSdkServerConfig,
+    McpServerConfig,
     Message,
     ResultMessage,
     SettingSource,
     SystemMessage,
 )
 
+from praktor_agent_runner.current_turn import TurnServers, TurnSlot
 from praktor_agent_runner.home import forget_sessions
 from praktor_agent_runner.prompt import MemoryHint, PromptInputs, build_system_prompt
 from praktor_agent_runner.settings import AgentSettings
@@ -64,9 +65,17 @@ async def no_memories() -> Sequence[MemoryHint]:
 class PromptSource:
     """Reads what the system prompt is built from (files, the memory index)."""
 
-    def __init__(self, settings: AgentSettings, memory_index: MemoryIndex = no_memories) -> None:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        memory_index: MemoryIndex = no_memories,
+        *,
+        browser_tools: str | None = None,
+    ) -> None:
         self.settings = settings
         self.memory_index = memory_index
+        self.browser_tools = browser_tools
+        """The browser's tool prefix when a browser is offered (it is then described)."""
 
     async def inputs(self, *, routing: bool = False) -> PromptInputs:
         s = self.settings
@@ -82,6 +91,7 @@ class PromptSource:
             global_claude_md=_read(s.global_dir / "CLAUDE.md"),
             agent_md_path=str(s.workspace / "AGENT.md"),
             memories=memories,
+            browser_tools=None if routing else self.browser_tools,
             routing=routing,
         )
 
@@ -98,7 +108,7 @@ def claude_options(
     *,
     system_prompt: str,
     env: Mapping[str, str],
-    mcp_servers: Mapping[str, McpSdkServerConfig],
+    mcp_servers: Mapping[str, McpServerConfig],
     resume: str | None = None,
     routing: bool = False,
 ) -> ClaudeAgentOptions:
@@ -149,7 +159,10 @@ class ClaudeProcess:
         prompt_key: str = "",
         generation: int = 0,
         client_factory: ClientFactory = ClaudeSDKClient,
+        turn: TurnSlot | None = None,
     ) -> None:
+        self.turn = turn or TurnSlot()
+        """The turn being worked on (what the process's own tools act for)."""
         self.resumed_from = options.resume
         self.session_id: str | None = options.resume
         self.prompt_key = prompt_key
@@ -162,8 +175,10 @@ class ClaudeProcess:
         await self._client.connect()
         return self
 
-    async def ask(self, prompt: str) -> AsyncIterator[Message]:
-        """Send ``prompt``; yield every message up to and including the result."""
+    async def ask(self, prompt: str, msg_id: str | None = None) -> AsyncIterator[Message]:
+        """Send ``prompt`` (for turn ``msg_id``); yield every message up to and including
+        the result."""
+        self.turn.msg_id = msg_id
         self.turns += 1
         await self._client.query(prompt)
         async for message in self._client.receive_response():
@@ -224,13 +239,16 @@ class Sessions:
         settings: AgentSettings,
         prompts: PromptSource,
         *,
-        mcp_servers: Mapping[str, McpSdkServerConfig],
+        mcp_servers: Mapping[str, McpServerConfig],
         env: Mapping[str, str],
         client_factory: ClientFactory = ClaudeSDKClient,
+        turn_servers: TurnServers | None = None,
     ) -> None:
         self.settings = settings
         self.prompts = prompts
         self.mcp_servers = mcp_servers
+        self.turn_servers = turn_servers
+        """MCP servers made for each process, bound to its turn (e.g. ``file_send``)."""
         self.env = env
         self.client_factory = client_factory
         self.session_id: str | None = settings.session_id
@@ -246,11 +264,15 @@ class Sessions:
     async def _launch(
         self, system_prompt: str, resume: str | None, *, routing: bool = False
     ) -> ClaudeProcess:
+        turn = TurnSlot()
+        servers = dict(self.mcp_servers)
+        if self.turn_servers is not None and not routing:
+            servers.update(self.turn_servers(turn))
         options = claude_options(
             self.settings,
             system_prompt=system_prompt,
             env=self.env,
-            mcp_servers=self.mcp_servers,
+            mcp_servers=servers,
             resume=resume,
             routing=routing,
         )
@@ -259,6 +281,7 @@ class Sessions:
             prompt_key=prompt_key(system_prompt),
             generation=self._generation,
             client_factory=self.client_factory,
+            turn=turn,
         )
         try:
             return await process.start()

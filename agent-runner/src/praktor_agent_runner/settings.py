@@ -22,6 +22,8 @@ The orchestrator starts ``python -m praktor_agent_runner`` (or the
 ``TZ``                          optional; passed to Claude Code
 ``PRAKTOR_INSTALL_ID``          optional; logged with every line
 ``PRAKTOR_LOG_LEVEL`` / ``PRAKTOR_LOG_FORMAT``  optional; ``info`` / ``json``
+``PRAKTOR_BROWSER_MCP``         optional; the browser's MCP server, ``off`` for none (browser.py)
+``PRAKTOR_BROWSER_CHROMIUM``    optional; default ``/usr/bin/chromium``
 ==============================  ==========================================================
 
 :func:`load_settings` reports every problem at once, each naming its variable.

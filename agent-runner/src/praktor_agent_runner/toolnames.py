@@ -7,6 +7,9 @@ from typing import Final
 PROFILE_SERVER: Final = "praktor-profile"
 HISTORY_SERVER: Final = "praktor-history"
 MEMORY_SERVER: Final = "praktor-memory"
+FILE_SERVER: Final = "praktor-file"
+BROWSER_SERVER: Final = "browser"
+"""The Playwright MCP server (an external stdio server, see ``browser.py``)."""
 
 USER_PROFILE_READ: Final = "user_profile_read"
 USER_PROFILE_UPDATE: Final = "user_profile_update"
@@ -18,6 +21,7 @@ MEMORY_RECALL: Final = "memory_recall"
 MEMORY_LIST: Final = "memory_list"
 MEMORY_DELETE: Final = "memory_delete"
 MEMORY_FORGET: Final = "memory_forget"
+FILE_SEND: Final = "file_send"
 
 
 def mcp_tool(server: str, tool: str) -> str:

@@ -10,8 +10,9 @@ Servers (tool names as Claude Code sees them: ``mcp__<server>__<tool>``):
   ``memory_delete``, ``memory_forget``.
 
 Tool results are one text item; failures are text too (``Error: …``), never
-MCP errors (spec §7.9). Embeddings for memory go through :func:`embed`, a seam
-that returns ``None`` for now: the host then matches by full text only.
+MCP errors (spec §7.9). Memories and recall queries are embedded in the runner
+(:func:`praktor_agent_runner.embedding.embed`, in a worker thread) and the
+vector travels to the host; without a model the host matches by full text only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Final
 from claude_agent_sdk import McpSdkServerConfig, SdkMcpTool, create_sdk_mcp_server, tool
 
 from praktor_agent_runner import toolnames as t
+from praktor_agent_runner.embedding import embed
 from praktor_agent_runner.ipc import IpcClient, IpcCommandError, IpcUnavailableError
 from praktor_agent_runner.prompt import MemoryHint
 from praktor_common.contracts.ipc import (
@@ -55,17 +57,6 @@ from praktor_common.contracts.ipc import (
 
 ToolResult = dict[str, Any]
 Embedder = Callable[[Sequence[str]], list[list[float]] | None]
-
-
-def embed(texts: Sequence[str]) -> list[list[float]] | None:
-    """Sentence embeddings of ``texts`` (all-MiniLM-L6-v2: 384 floats, L2-normalised).
-
-    SEAM, NOT IMPLEMENTED: always ``None`` ("no embeddings"), so memory is
-    stored and recalled by full text only. The model ships in the agent image
-    later; plug it in here (it runs in a worker thread).
-    """
-    del texts
-    return None
 
 
 def text_result(text: str) -> ToolResult:

@@ -45,6 +45,7 @@ from praktor_agent_runner.outcome import (
     text_output,
 )
 from praktor_agent_runner.session import is_missing_session
+from praktor_agent_runner.uploads import ReceiveUploads, with_uploads
 from praktor_common.contracts.agent import AgentInput, AgentResult, AgentText, PingReply
 
 log = structlog.get_logger(__name__)
@@ -94,7 +95,9 @@ class Process(Protocol):
     resumed_from: str | None
     turns: int
 
-    def ask(self, prompt: str) -> AsyncIterator[Message]: ...
+    def ask(self, prompt: str, msg_id: str | None = None) -> AsyncIterator[Message]:
+        """The turn's messages; ``msg_id`` names the turn for the process's own tools."""
+        ...
 
     async def interrupt(self) -> None: ...
 
@@ -192,8 +195,11 @@ class TurnManager(Generic[P]):
         max_parallel_tasks: int = 3,
         text_interval: float = TEXT_INTERVAL,
         interrupt_grace: float = INTERRUPT_GRACE,
+        uploads: ReceiveUploads | None = None,
     ) -> None:
         self.agent_id = agent_id
+        self.uploads = uploads
+        """Saves a turn's attachments into the workspace; the lines for its prompt."""
         self.sessions = sessions
         self.sink = sink
         self.max_parallel_tasks = max_parallel_tasks
@@ -303,6 +309,8 @@ class TurnManager(Generic[P]):
     async def _execute(self, running: Running) -> Outcome:
         job = running.job
         prompt = compose_prompt(job.turn, job.handle.delivered)
+        if job.turn.attachments and self.uploads is not None:
+            prompt = with_uploads(prompt, await self.uploads(job.turn))
         if running.lane == "task":
             process = await self.sessions.fresh()
             running.process = process
@@ -360,7 +368,7 @@ class TurnManager(Generic[P]):
         partial = PartialText(publish, self.text_interval, first)
         result: ResultMessage | None = None
         try:
-            async for message in process.ask(prompt):
+            async for message in process.ask(prompt, turn.msg_id):
                 running.background.observe(message)
                 if text.feed(message):
                     partial.update(text.text)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from runner_harness import Host, RunnerFactory
 
+from praktor_common.contracts.ipc import EMBEDDING_DIM
 from praktor_common.testing.fake_anthropic import FakeAnthropic
 from praktor_common.testing.nats import wait_until
 
@@ -35,12 +36,11 @@ async def test_a_memory_tool_call_goes_to_the_host_and_its_answer_back_to_the_mo
 
     assert result.content == "Noted: blue."
     [stored] = host.ipc_of("memory_store")
-    assert stored["payload"] == {
-        "key": "favourite-colour",
-        "content": "blue",
-        "tags": "prefs",
-        "embedding": None,
-    }
+    embedding = stored["payload"].pop("embedding")
+    assert stored["payload"] == {"key": "favourite-colour", "content": "blue", "tags": "prefs"}
+    assert len(embedding) == EMBEDDING_DIM, "the runner embeds the memory with its own model"
+    [recalled] = host.ipc_of("memory_recall")
+    assert len(recalled["payload"]["embedding"]) == EMBEDDING_DIM
     after_store, after_recall = fake_anthropic.conversation[1], fake_anthropic.conversation[2]
     [store_result] = after_store.tool_results()
     assert store_result["tool_use_id"] == store.id

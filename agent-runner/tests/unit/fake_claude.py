@@ -30,12 +30,15 @@ class FakeProcess:
         self.resumed_from = resumed_from
         self.turns = 0
         self.prompts: list[str] = []
+        self.msg_ids: list[str | None] = []
+        """The turn each prompt was asked for."""
         self.closed = False
         self.interrupted = asyncio.Event()
 
-    async def ask(self, prompt: str) -> AsyncIterator[Message]:
+    async def ask(self, prompt: str, msg_id: str | None = None) -> AsyncIterator[Message]:
         self.turns += 1
         self.prompts.append(prompt)
+        self.msg_ids.append(msg_id)
         self.claude.asked.append(prompt)
         if self.session_id is None:
             self.session_id = f"session-{self.name}"

@@ -14,7 +14,6 @@ from praktor_agent_runner.prompt import MemoryHint
 from praktor_agent_runner.tools import (
     TOOL_NAMES,
     AgentTools,
-    embed,
     format_history,
     format_memory_list,
     format_recall,
@@ -48,7 +47,12 @@ class Host:
         return reply if isinstance(reply, bytes) else json.dumps(reply).encode()
 
 
-def tools(host: Host, embedder: Any = embed) -> AgentTools:
+def no_model(texts: Any) -> None:
+    """An embedder without a model (memory then works by full text only)."""
+    del texts
+
+
+def tools(host: Host, embedder: Any = no_model) -> AgentTools:
     return AgentTools(IpcClient("coder", host.request), embedder=embedder)
 
 
@@ -98,7 +102,7 @@ async def test_failures_are_told_apart(reply: Any, error: type[Exception], says:
 # --- tools ----------------------------------------------------------------------------
 
 
-async def test_memory_store_sends_key_content_tags_and_no_embedding_yet() -> None:
+async def test_memory_store_without_a_model_sends_key_content_tags_and_no_embedding() -> None:
     host = Host()
     result = await tools(host).memory_store({"key": " k ", "content": "v", "tags": "a,b"})
     assert text(result) == "Memory stored: k"
@@ -122,8 +126,15 @@ async def test_an_embedding_from_the_seam_travels_with_the_memory() -> None:
     assert host.asked[0][1]["payload"]["embedding"] == vector
 
 
-def test_the_embedding_seam_computes_nothing_yet() -> None:
-    assert embed(["anything"]) is None
+async def test_by_default_memories_and_queries_are_embedded_by_the_bundled_model() -> None:
+    host = Host({"memory_recall": {"ok": True, "memories": []}})
+    agent_tools = AgentTools(IpcClient("coder", host.request))
+    await agent_tools.memory_store({"key": "boiler", "content": "serviced every October"})
+    await agent_tools.memory_recall({"query": "when is the boiler serviced?"})
+    stored = host.asked[0][1]["payload"]["embedding"]
+    query = host.asked[1][1]["payload"]["embedding"]
+    assert len(stored) == len(query) == EMBEDDING_DIM
+    assert sum(a * b for a, b in zip(stored, query, strict=True)) > 0.5
 
 
 async def test_recall_shows_each_memory_with_its_tags_and_use() -> None:

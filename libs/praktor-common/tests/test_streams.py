@@ -85,7 +85,8 @@ def test_stream_for_subject_finds_the_capturing_stream() -> None:
 def test_stream_limits_are_days_with_dedupe_and_discard_new_for_work() -> None:
     for spec in streams.STREAMS:
         config = spec.config()
-        assert config.duplicate_window == 120
+        # a consumer down for hours, back again, publishes no duplicate
+        assert config.duplicate_window == 6 * 3600
         assert config.max_age is not None
         assert config.max_age >= 86_400
         assert config.max_bytes is not None
@@ -163,7 +164,7 @@ async def test_ensure_streams_repairs_a_drifted_stream_and_consumer(
     fresh_streams: JetStreamContext,
 ) -> None:
     inbound = streams.STREAMS_BY_NAME[streams.INBOUND].config()
-    inbound.max_age = 3600
+    inbound.max_age = 2 * 86_400
     await fresh_streams.update_stream(inbound)
     part = streams.durable_consumers("router")[0].partitions[0]
     drifted = part.config()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import re
+from urllib.parse import quote, quote_plus
+
 import pytest
 
 from praktor_orchestrator.redaction import (
+    MIN_PARTIAL_CHARS,
     REDACTED,
+    AgentRedactors,
     ModelCredentialRedactors,
     SecretRedactor,
     model_credentials,
@@ -88,3 +94,67 @@ async def test_the_model_credential_redactor_follows_the_current_config() -> Non
     redactor = await redactors.redactor_for("coder")
     assert redactor.redact(KEY).text == KEY
     assert redactor.redact("another-key-value").text == REDACTED
+
+
+# -- encoded forms and streamed hold-back ------------------------------------------------
+
+GH = "ghp_R4nd0mT0k3n/with+sym&bols=="
+
+
+def test_the_base64_of_a_secret_is_replaced_in_both_alphabets() -> None:
+    standard = base64.b64encode(GH.encode()).decode()
+    urlsafe = base64.urlsafe_b64encode(GH.encode()).decode()
+    assert redact(f"b64: {standard}", gh=GH) == f"b64: {REDACTED}"
+    assert redact(f"b64url: {urlsafe}", gh=GH) == f"b64url: {REDACTED}"
+
+
+@pytest.mark.parametrize("prefix", [b"", b"T", b"TO", b"TOKEN=", b"Authorization: "])
+def test_a_secret_inside_a_longer_base64_blob_is_caught_at_every_alignment(prefix: bytes) -> None:
+    blob = base64.b64encode(prefix + GH.encode() + b"\n").decode()
+    redacted = redact(f"blob {blob}", gh=GH)
+    assert REDACTED in redacted
+    decodable = redacted.removeprefix("blob ").replace(REDACTED, "")
+    assert GH not in decodable
+
+
+def test_the_url_encoded_forms_of_a_secret_are_replaced() -> None:
+    spaced = "correct horse/battery staple"
+    assert redact(f"?t={quote(GH, safe='')}", gh=GH) == f"?t={REDACTED}"
+    lower_hex = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(GH, safe=""))
+    assert redact(f"?t={lower_hex}", gh=GH) == f"?t={REDACTED}"
+    assert redact(f"/p/{quote(GH)}", gh=GH) == f"/p/{REDACTED}"
+    assert redact(f"q={quote_plus(spaced)}", pw=spaced) == f"q={REDACTED}"
+
+
+def test_a_secret_split_across_two_streamed_chunks_never_shows() -> None:
+    redactor = SecretRedactor({"gh": GH})
+    streamed = f"Your token is {GH}, keep it safe."
+    shown = []
+    for cut in range(len("Your token is ") + 1, len(streamed)):
+        shown.append(redactor.redact_snapshot(streamed[:cut]).text)
+    final = redactor.redact(streamed).text
+    assert final == f"Your token is {REDACTED}, keep it safe."
+    for snapshot in shown:
+        assert GH[:MIN_PARTIAL_CHARS] not in snapshot
+
+
+def test_a_split_base64_form_is_held_back_too() -> None:
+    encoded = base64.b64encode(GH.encode()).decode()
+    redactor = SecretRedactor({"gh": GH})
+    assert redactor.redact_snapshot(f"see {encoded[:12]}").text == "see "
+    assert redactor.redact_snapshot(f"see {encoded} ok").text == f"see {REDACTED} ok"
+
+
+async def test_an_agents_own_secrets_and_the_model_credential_are_both_redacted() -> None:
+    class Follower:
+        current = make_config({"coder": {}}, anthropic_api_key=KEY)
+
+    class Book:
+        async def values_for(self, agent_id: str) -> dict[str, str]:
+            return {"gh": GH} if agent_id == "coder" else {}
+
+    redactors = AgentRedactors(Follower(), Book())
+    coder = await redactors.redactor_for("coder")
+    other = await redactors.redactor_for("writer")
+    assert coder.redact(f"{GH} {KEY}").text == f"{REDACTED} {REDACTED}"
+    assert other.redact(f"{GH} {KEY}").text == f"{GH} {REDACTED}"

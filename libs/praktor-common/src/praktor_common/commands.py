@@ -19,7 +19,7 @@ class ChatCommand:
     name: str
     """Without the slash, e.g. ``stop``."""
     description: str
-    """Short text for the bot menu (Telegram allows 1–256 characters)."""
+    """Short text for the bot menu (Telegram allows 1 to 256 characters)."""
     usage: str = ""
     """Argument hint for ``/commands``, e.g. ``[agent]``."""
 

@@ -66,7 +66,10 @@ if TYPE_CHECKING:
     from nats.js import JetStreamContext
 
 PARTITIONS: Final = 8
-DUPLICATE_WINDOW: Final = timedelta(minutes=2)
+DUPLICATE_WINDOW: Final = timedelta(hours=6)
+"""How long a ``Nats-Msg-Id`` is remembered. Long enough that a consumer which
+published, then died before acknowledging, and came back hours later, does not
+publish the same message twice (at personal scale the id set stays small)."""
 MAX_DELIVER: Final = 5
 ACK_WAIT: Final = timedelta(seconds=30)
 AGENT_ACK_WAIT: Final = timedelta(seconds=60)

@@ -36,12 +36,14 @@ VALID: dict[str, dict[str, Any]] = {
         "mime_type": "image/png",
         "caption": "",
     },
+    "send_file_part": {"upload_id": new_id(), "index": 0, "data": "AAAA"},
     "search_history": {"query": "invoice", "limit": 5},
     "memory_store": {"key": "wifi", "content": "password is in the vault", "embedding": VECTOR},
     "memory_recall": {"query": "wifi", "embedding": VECTOR},
     "memory_list": {},
     "memory_delete": {"key": "wifi"},
     "memory_forget": {"query": "wifi"},
+    "receive_uploads": {"msg_id": "01936b2a-7c3d-7e4f-8a9b-0c1d2e3f4a5b"},
 }
 
 
@@ -99,6 +101,17 @@ class TestSendFile:
             ipc.SendFilePayload.model_validate({"name": "a.pdf"})
         with pytest.raises(ValidationError, match="exactly one"):
             ipc.SendFilePayload.model_validate({"name": "a.pdf", "data": "AAAA", "file": ref})
+
+    def test_names_an_upload_instead_of_inline_data_and_the_turn_it_belongs_to(self) -> None:
+        upload, turn = new_id(), new_id()
+        payload = ipc.SendFilePayload.model_validate(
+            {"name": "a.pdf", "upload_id": upload, "msg_id": turn}
+        )
+        assert (payload.upload_id, payload.msg_id, payload.data) == (upload, turn, None)
+        with pytest.raises(ValidationError, match="exactly one"):
+            ipc.SendFilePayload.model_validate(
+                {"name": "a.pdf", "data": "AAAA", "upload_id": upload}
+            )
 
     @pytest.mark.parametrize("data", ["not base64!", "AAA", "AA\nAA"])
     def test_refuses_data_that_is_not_standard_base64(self, data: str) -> None:

@@ -310,3 +310,16 @@ def test_rrf_fuses_rankings_with_k_60() -> None:
 def test_rrf_of_nothing_is_empty() -> None:
     assert rrf_fuse() == []
     assert rrf_fuse([], []) == []
+
+
+@pytest.mark.integration
+async def test_memory_similarity_survives_products_too_small_for_a_real(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # real embeddings have components near 1e-23: their product underflows ``real``
+    tiny = [1e-23, 0.6, 0.8]
+    async with sessions.begin() as session:
+        session.add(Memory(agent_id="coder", key="k", content="c", embedding=tiny))
+    async with sessions() as session:
+        rows = (await session.execute(memory_similarity_search("coder", tiny))).all()
+    assert [(m.key, round(score, 3)) for m, score in rows] == [("k", 1.0)]

@@ -199,6 +199,15 @@ async def test_an_agent_works_its_own_subjects_end_to_end(
         ("pub", "$JS.API.CONSUMER.MSG.NEXT.AGENT_INPUT.agent-writer", pub_denied),
         ("pub", "$JS.API.CONSUMER.CREATE.AGENT_INPUT.sneaky.agent.writer.input", pub_denied),
         ("pub", "$JS.API.STREAM.MSG.GET.AGENT_INPUT", pub_denied),
+        # reading or re-creating another agent's own consumer, by its real name
+        ("pub", "$JS.API.CONSUMER.INFO.AGENT_INPUT.agent-writer", pub_denied),
+        ("pub", "$JS.API.CONSUMER.CREATE.AGENT_INPUT.agent-writer.agent.writer.input", pub_denied),
+        ("pub", "$JS.ACK.AGENT_INPUT.agent-writer.1.1.1.1.1", pub_denied),
+        # every vault command, not only resolve; and the proxy-token check
+        ("pub", "svc.vault.get", pub_denied),
+        ("pub", "svc.vault.list", pub_denied),
+        ("sub", "svc.vault.resolve", sub_denied),
+        ("pub", "svc.orchestrator.proxy_token", pub_denied),
     ],
 )
 async def test_an_agent_cannot_reach_what_is_not_its_own(

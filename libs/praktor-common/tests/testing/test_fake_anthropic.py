@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from praktor_common.testing.fake_anthropic import (
     RecordedRequest,
     Reply,
     Text,
+    ThreadedFakeAnthropic,
     ToolUse,
     fake_anthropic,
     text_reply,
@@ -175,6 +177,51 @@ async def test_system_messages_and_reminders_are_tolerated_and_left_out_of_the_t
     assert request.message_texts("system") == ["environment details"]
     assert request.last_user_text() == "the question"
     assert "CLAUDE.md says hi" in request.all_text()
+
+
+async def test_deferred_tools_listed_in_a_reminder_count_as_offered(
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    reminder = (
+        "<system-reminder>\nThe following deferred tools are now available via ToolSearch. "
+        "Load them before calling them:\nWebFetch\nWebSearch\nmcp__browser__browser_click\n"
+        "</system-reminder>"
+    )
+    payload = body(tools=[{"name": "Bash", "input_schema": {"type": "object"}}])
+    payload["messages"][0]["content"].insert(0, {"type": "text", "text": reminder})
+    assert (await post(fake_anthropic, payload)).status_code == 200
+    request = fake_anthropic.requests[0]
+    assert request.deferred_tools() == ["WebFetch", "WebSearch", "mcp__browser__browser_click"]
+    assert request.offered_tools() == {
+        "Bash",
+        "WebFetch",
+        "WebSearch",
+        "mcp__browser__browser_click",
+    }
+
+
+def test_a_threaded_fake_answers_while_the_callers_thread_blocks() -> None:
+    with ThreadedFakeAnthropic() as served:
+        gate = served.hold()
+        served.fake.queue(text_reply("held answer", hold=gate))
+        result: list[httpx.Response] = []
+        caller = threading.Thread(
+            target=lambda: result.append(
+                httpx.post(
+                    served.base_url + "/v1/messages", json=body(), headers=HEADERS, timeout=10
+                )
+            )
+        )
+        caller.start()
+        [request] = served.wait_for_requests(1, timeout=10)
+        time.sleep(0.2)  # a blocking caller: the fake's own loop keeps serving
+        assert caller.is_alive(), "the reply is held"
+        served.release(gate)
+        caller.join(10)
+        assert request.last_user_text() == "hello"
+        assert result[0].status_code == 200
+        assert "held answer" in result[0].text
+    assert served.fake.pending == 0
 
 
 async def test_tool_results_of_the_last_user_message_are_read_as_text(

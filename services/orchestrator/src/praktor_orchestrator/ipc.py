@@ -10,6 +10,10 @@ asks. Each command answers ``{"ok": true, …}`` or ``{"error": "…"}``:
 * ``memory_store`` / ``memory_recall`` / ``memory_list`` / ``memory_delete`` /
   ``memory_forget`` — the caller's memories (:mod:`.memory`);
 * ``extension_status`` — what the runner installed, kept on the agent row;
+* ``send_file_part`` / ``send_file`` — a file for the chat of the caller's turn
+  (:mod:`.sendfile`);
+* ``receive_uploads`` — the files a person sent with one of the caller's turns,
+  saved into its workspace (:mod:`.upload_requests`);
 * task tools → ``svc.scheduler.*`` (limited to the caller's own tasks) and
   ``swarm_message`` → ``svc.swarm.chat``, answering with the other service's
   reply or a clear error when it does not answer;
@@ -51,8 +55,10 @@ from praktor_common.contracts.ipc import (
     IpcOk,
     IpcReadAgentMd,
     IpcReadUserMd,
+    IpcReceiveUploads,
     IpcSearchHistory,
     IpcSendFile,
+    IpcSendFilePart,
     IpcSwarmMessage,
     IpcTaskId,
     IpcTasks,
@@ -68,7 +74,9 @@ from . import files
 from .forward import NoAnswerError, ServiceRequester
 from .memory import MemoryStore
 from .paths import AgentPaths
+from .sendfile import FileSender, SendFileError
 from .store import OrchestratorStore
+from .upload_requests import UnknownTurnError, UploadReceiver
 
 log = structlog.get_logger(__name__)
 
@@ -107,8 +115,12 @@ class IpcHandler:
         memories: MemoryStore,
         agents: Agents,
         services: ServiceRequester,
+        files: FileSender,
+        uploads: UploadReceiver | None = None,
     ) -> None:
         self._paths = paths
+        self._uploads = uploads
+        self._files = files
         self._store = store
         self._memories = memories
         self._agents = agents
@@ -131,6 +143,8 @@ class IpcHandler:
             IpcDeleteTask: self._delete_task,
             IpcSwarmMessage: self._swarm_message,
             IpcSendFile: self._send_file,
+            IpcSendFilePart: self._send_file_part,
+            IpcReceiveUploads: self._receive_uploads,
         }
 
     async def handle(self, data: bytes, subject: str) -> IpcAnswer:
@@ -170,13 +184,27 @@ class IpcHandler:
         return IpcOk()
 
     def _agent_md(self, caller: str) -> Path:
+        return self._workspace(caller) / files.AGENT_MD
+
+    def _workspace(self, caller: str) -> Path:
         workspace = self._agents.workspace_of(caller)
         if workspace is None:
             raise IpcFailure(f"agent {caller} has no workspace")
         directory = self._paths.workspace_dir(workspace)
         if not directory.is_dir():
             raise IpcFailure(f"the workspace of agent {caller} does not exist yet")
-        return directory / files.AGENT_MD
+        return directory
+
+    async def _receive_uploads(self, caller: str, request: IpcReceiveUploads) -> IpcAnswer:
+        if self._uploads is None:
+            raise IpcFailure("receiving files is not available on this host")
+        try:
+            lines = await self._uploads.receive(
+                caller, request.payload.msg_id, self._workspace(caller)
+            )
+        except UnknownTurnError:
+            raise IpcFailure("that message is not one of your turns") from None
+        return IpcContent(content=lines)
 
     # -- history and memory -----------------------------------------------------------------
 
@@ -261,8 +289,19 @@ class IpcHandler:
         )
         return IpcOk()
 
-    async def _send_file(self, caller: str, _: IpcSendFile) -> IpcAnswer:
-        raise IpcFailure("send_file is not supported by this orchestrator yet")
+    async def _send_file_part(self, caller: str, request: IpcSendFilePart) -> IpcAnswer:
+        try:
+            self._files.part(caller, request.payload)
+        except SendFileError as exc:
+            raise IpcFailure(str(exc)) from None
+        return IpcOk()
+
+    async def _send_file(self, caller: str, request: IpcSendFile) -> IpcAnswer:
+        try:
+            await self._files.send(caller, request.payload)
+        except SendFileError as exc:
+            raise IpcFailure(str(exc)) from None
+        return IpcOk()
 
     async def _forward(self, command: Command[Any, Any], payload: Any) -> Any:
         try:

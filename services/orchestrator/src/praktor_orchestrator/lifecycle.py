@@ -16,7 +16,9 @@ input (the runner pulls it from its own durable consumer ``agent-<id>``). It
 
 Starting: reserve a slot under ``defaults.max_running`` (else the waiting
 origins get a ``waiting_for_capacity`` notice and the agent queues for the
-next free slot) → ensure the agent's consumer → mint its credentials →
+next free slot) → resolve its vault secrets (:mod:`.secrets`; a missing or
+unassigned one is a start failure that names it) → ensure the agent's
+consumer → mint its bus credentials and its model-proxy token →
 subscribe ``agent.<id>.ready`` → start the runtime → wait up to 30 s for
 ready (a runtime that exits first is a failure at once; a timeout is tolerated
 as upstream). A failure revokes the credentials, stops what started, and tells
@@ -24,7 +26,8 @@ every waiting origin why (``agent_unavailable`` error), then backs off before
 the sweep retries; a new input retries at once.
 
 Stopping (idle, /stop from the web, config change, shutdown) stops the
-runtime, revokes the credentials and publishes ``agent_stopped`` — only when
+runtime, revokes the credentials and the proxy token and publishes
+``agent_stopped`` — only when
 something was running. The idle reaper stops an agent only after
 ``defaults.idle_timeout`` without activity, no input waiting in its consumer
 and a ping that says it is not busy.
@@ -44,6 +47,7 @@ from typing import Any, Final, Literal, Protocol
 import structlog
 from pydantic import BaseModel
 
+from praktor_common.config import PraktorConfig, SecurityProfile
 from praktor_common.contracts.agent import AgentInput, ControlCommand, ControlOk, PingReply
 from praktor_common.contracts.base import utc_now
 from praktor_common.contracts.deliver import Delivery, NoticeCode
@@ -68,6 +72,7 @@ from .launch import (
     launch_env,
 )
 from .paths import AgentPaths
+from .proxy_tokens import ProxyTokens
 from .redaction import ConfigSource
 from .runtime.base import (
     AgentDirs,
@@ -75,6 +80,14 @@ from .runtime.base import (
     AgentRuntime,
     RuntimeHandle,
     RuntimeStartError,
+)
+from .secrets import (
+    NO_SECRETS,
+    AgentSecretBook,
+    AgentSecrets,
+    SecretResolutionError,
+    Vault,
+    resolve_for_start,
 )
 
 log = structlog.get_logger(__name__)
@@ -135,6 +148,8 @@ class LifecycleSettings:
     max_turns: int = 200
     max_parallel_tasks: int = 3
     stop_timeout: float = 10.0
+    model_proxy_url: str | None = None
+    """The model proxy as agents reach it; default ``http://127.0.0.1:<model_proxy.port>``."""
 
 
 @dataclass
@@ -175,8 +190,14 @@ class Lifecycle:
         sessions: SessionStore,
         config: ConfigSource,
         settings: LifecycleSettings,
+        proxy_tokens: ProxyTokens,
+        vault: Vault | None = None,
+        secret_book: AgentSecretBook | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.proxy_tokens = proxy_tokens
+        self._vault = vault
+        self._secret_book = secret_book
         self.runtime = runtime
         self._paths = paths
         self._issuer = issuer
@@ -329,9 +350,14 @@ class Lifecycle:
         try:
             await self._bus.ensure_consumer(agent_id)
             session_id = None if definition.swarm else await self._sessions.session_id(agent_id)
-            credentials = await self._issuer.issue(agent_id, swarm_chats=definition.swarm_chats)
         except Exception as exc:
             raise StartFailedError(f"the bus or the database did not answer ({exc})") from exc
+        secrets = await self._resolve_secrets(definition)
+        try:
+            credentials = await self._issuer.issue(agent_id, swarm_chats=definition.swarm_chats)
+        except Exception as exc:
+            raise StartFailedError(f"the bus did not answer ({exc})") from exc
+        model_token = self.proxy_tokens.mint(agent_id)
         env = launch_env(
             config,
             definition,
@@ -340,13 +366,11 @@ class Lifecycle:
             session_id=session_id,
             max_turns=settings.max_turns,
             max_parallel_tasks=settings.max_parallel_tasks,
+            model_proxy_url=settings.model_proxy_url
+            or f"http://127.0.0.1:{config.model_proxy.port}",
+            model_token=model_token,
+            secret_env=secrets.env,
         )
-        if definition.secret_refs:
-            log.warning(
-                "agent env refers to vault secrets, not passed yet",
-                agent_id=agent_id,
-                names=list(definition.secret_refs),
-            )
         waiter: ReadyWaiter | None = None
         try:
             dirs = await asyncio.to_thread(self._dirs, definition)
@@ -359,6 +383,8 @@ class Lifecycle:
                     env=env,
                     credentials=credentials,
                     dirs=dirs,
+                    files=secrets.files,
+                    security=_security(config, definition),
                 )
             )
             self._running[agent_id].handle = handle
@@ -383,6 +409,21 @@ class Lifecycle:
         await self._bus.publish_event(agent_id, started_event(agent_id))
         log.info("agent started", agent_id=agent_id, ready=ready, runtime=self.runtime.name)
         return ready
+
+    async def _resolve_secrets(self, definition: AgentDefinition) -> AgentSecrets:
+        """The agent's vault secrets; a start failure naming any it cannot have."""
+        wants = bool(definition.secret_env or definition.secret_files)
+        if self._vault is None:
+            if wants:
+                raise StartFailedError("it needs vault secrets and this orchestrator has no vault")
+            return NO_SECRETS
+        try:
+            secrets = await resolve_for_start(self._vault, definition)
+        except SecretResolutionError as exc:
+            raise StartFailedError(str(exc)) from exc
+        if self._secret_book is not None:
+            self._secret_book.remember(definition.agent_id, secrets)
+        return secrets
 
     def _dirs(self, definition: AgentDefinition) -> AgentDirs:
         paths = self._paths
@@ -416,6 +457,7 @@ class Lifecycle:
         return False
 
     async def _undo_start(self, agent_id: str) -> None:
+        self.proxy_tokens.revoke(agent_id)
         with contextlib.suppress(Exception):
             await self.runtime.stop(agent_id, self.settings.stop_timeout)
         with contextlib.suppress(Exception):
@@ -449,6 +491,7 @@ class Lifecycle:
         return was_running or running is not None
 
     async def _revoke(self, agent_id: str, running: _Running | None) -> None:
+        self.proxy_tokens.revoke(agent_id)
         try:
             if await self._issuer.revoke(agent_id):
                 return
@@ -595,10 +638,12 @@ class Lifecycle:
                 log.info("leftover agent adopted", agent_id=agent_id)
                 continue
             log.info("leftover agent stopped", agent_id=agent_id)
+            self.proxy_tokens.revoke(agent_id)
             await self.runtime.stop(agent_id, self.settings.stop_timeout)
             if handle.credential_key:
                 with contextlib.suppress(Exception):
                     await self._issuer.revoke_public_key(handle.credential_key)
+        self.proxy_tokens.keep_only(set(self._running))
 
     async def close(self) -> None:
         self._closed = True
@@ -680,3 +725,11 @@ class Lifecycle:
                 await self._bus.deliver(delivery)
             except Exception as exc:
                 log.error("notice not delivered", agent_id=agent_id, code=code, error=str(exc))
+
+
+def _security(config: PraktorConfig, definition: AgentDefinition) -> SecurityProfile:
+    """The hardening profile of the agent (a swarm member: its template agent's)."""
+    swarm = definition.swarm
+    source = swarm.template_agent if swarm is not None and swarm.template_agent else None
+    source = source or definition.agent_id
+    return config.security_for(source) if source in config.agents else config.defaults.security

@@ -26,6 +26,7 @@ from praktor_common.contracts.base import Contract
 from praktor_common.contracts.orchestrator import (
     AGENT_ABORT,
     AGENT_NIX,
+    AGENT_PROXY_TOKEN,
     AGENT_RESET,
     AGENT_START,
     AGENT_STATUS,
@@ -46,11 +47,17 @@ from .lifecycle import Lifecycle, LifecycleSettings
 from .memory import MemoryStore
 from .output import OutputHandler
 from .paths import AgentPaths
-from .redaction import ModelCredentialRedactors, RedactorSource
+from .proxy_tokens import ProxyTokens
+from .redaction import AgentRedactors, RedactorSource
 from .registry import AgentRegistry, ConfigChanges
 from .runtime import AgentRuntime, make_runtime
+from .secrets import AgentSecretBook, NatsVault
+from .sendfile import FileSender, ObjectStoreFiles
 from .settings import OrchestratorSettings
 from .store import OrchestratorStore
+from .turn_origins import TurnOrigins
+from .upload_requests import UploadReceiver
+from .uploads import save_uploads
 
 log = structlog.get_logger(__name__)
 
@@ -100,8 +107,16 @@ async def setup(
             install_id=install_id,
             python=own.agent_python,
             agent_user=own.agent_user,
+            network=own.agent_network,
+            host_data_dir=own.agent_host_data_dir,
+            image=ctx.config.current.defaults.image,
         )
+    vault = NatsVault(ctx.nats)
+    secret_book = AgentSecretBook(vault, ctx.config)
     lifecycle = Lifecycle(
+        proxy_tokens=ProxyTokens(paths.state_dir),
+        vault=vault,
+        secret_book=secret_book,
         runtime=runtime,
         paths=paths,
         issuer=issuer,
@@ -114,6 +129,7 @@ async def setup(
             ready_timeout=own.ready_timeout,
             max_turns=own.max_turns,
             max_parallel_tasks=own.max_parallel_tasks,
+            model_proxy_url=own.model_proxy_url,
         ),
     )
     changes = ConfigChanges(AgentRegistry(ctx.engine, paths), lifecycle, bus)
@@ -121,7 +137,7 @@ async def setup(
     ctx.config.on_change(changes)
     await streams.ensure_consumers(ctx.js, "orchestrator")
 
-    redactors = redactors or ModelCredentialRedactors(ctx.config)
+    redactors = redactors or AgentRedactors(ctx.config, secret_book)
     _subscribe_output(
         ctx.broker,
         OutputHandler(
@@ -140,6 +156,15 @@ async def setup(
         memories=MemoryStore(ctx.engine),
         agents=lifecycle,
         services=ServiceRequester(ctx.nats),
+        files=FileSender(
+            turns=TurnOrigins(ctx.engine),
+            files=ObjectStoreFiles(ctx.js),
+            redactors=redactors,
+            publisher=bus,
+        ),
+        uploads=UploadReceiver(
+            store, lambda workspace, attachments: save_uploads(ctx.js, workspace, attachments)
+        ),
     )
 
     @ctx.broker.subscriber(subjects.HOST_IPC_ALL, queue=QUEUE)
@@ -147,6 +172,7 @@ async def setup(
         return await ipc.handle(msg.body, msg.raw_message.subject)
 
     commands = OrchestratorCommands(lifecycle, store)
+    _answer(ctx.broker, AGENT_PROXY_TOKEN, lifecycle.proxy_tokens.answer)
     _answer(ctx.broker, AGENT_ABORT, commands.abort)
     _answer(ctx.broker, AGENT_RESET, commands.reset)
     _answer(ctx.broker, AGENT_START, commands.start)

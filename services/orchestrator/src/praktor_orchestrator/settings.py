@@ -21,16 +21,26 @@ class OrchestratorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PRAKTOR_", extra="ignore")
 
     agent_runtime: str = "process"
-    """Which runtime runs agents: ``process`` (this package) or ``docker`` / ``kubernetes``."""
+    """Which runtime runs agents: ``process``, ``docker`` or ``auto`` (docker when an engine
+    answers at ``DOCKER_HOST`` or a default socket, else process)."""
     nats_authority_dir: Path | None = None
     """The bus authority (signing keys) used to mint agent credentials; default
     ``<data dir>/nats``."""
     agent_nats_url: str | None = None
     """The NATS URL as agents reach it; default the orchestrator's own."""
+    model_proxy_url: str | None = None
+    """The model proxy as agents reach it (``ANTHROPIC_BASE_URL``); default
+    ``http://127.0.0.1:<model_proxy.port>`` of the config (``praktor up``)."""
     agent_python: Path | None = None
     """Interpreter that runs the agent-runner in process mode (default: this one)."""
     agent_user: str = "praktor-agent"
     """System user the process runtime runs agents as when the orchestrator is root."""
+    agent_network: str = "praktor-agents"
+    """docker runtime: the network agents join (a bridge created when missing; put only NATS
+    and the model proxy on it), or an engine mode (``slirp4netns:allow_host_loopback=true``)."""
+    agent_host_data_dir: Path | None = None
+    """docker runtime: the data dir as the engine's host sees it, when the orchestrator runs
+    in a container with the data dir mounted elsewhere (default: the data dir itself)."""
     ready_timeout: float = Field(default=30.0, gt=0)
     """How long a starting agent has to report ``agent.<id>.ready``."""
     sweep_interval: float = Field(default=5.0, gt=0)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from praktor_common.contracts.agent import AgentInput, AgentResult
+from praktor_common.contracts.files import Attachment
 from praktor_common.contracts.ipc import HistoryMessage
 from praktor_common.db.messages import insert_message
 from praktor_common.db.models import Agent, Message
@@ -96,10 +97,25 @@ class OrchestratorStore:
                 sender=message.sender,
                 role=input_role(message.sender),
                 content=message.text,
-                meta=_correlation_meta(message.task_id, message.task_run_id, message.swarm_id),
+                meta=_input_meta(message),
                 origin=message.origin.model_dump(mode="json"),
                 created_at=message.created_at,
             )
+
+    async def input_attachments(self, agent_id: str, msg_id: str) -> list[Attachment] | None:
+        """The files of one of the agent's stored inputs; None when no such input is stored."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Message.meta).where(
+                        Message.msg_id == msg_id, Message.agent_id == agent_id
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        files = (row.meta or {}).get(ATTACHMENTS_META, [])
+        return [Attachment.model_validate(a) for a in files]
 
     async def store_result(
         self, agent_id: str, result: AgentResult, content: str, *, keep_session: bool
@@ -171,6 +187,17 @@ async def _insert_once(
         )
     ).one()
     return StoredMessage(id=int(row.id), created_at=row.created_at, created=created)
+
+
+ATTACHMENTS_META = "attachments"
+
+
+def _input_meta(message: AgentInput) -> dict[str, Any] | None:
+    meta = _correlation_meta(message.task_id, message.task_run_id, message.swarm_id)
+    if message.attachments:
+        files = [a.model_dump(mode="json") for a in message.attachments]
+        meta = {**(meta or {}), ATTACHMENTS_META: files}
+    return meta
 
 
 def _correlation_meta(

@@ -10,10 +10,11 @@ from typing import Literal
 
 from praktor_common.config.errors import ConfigError
 from praktor_common.config.loader import load_config
-from praktor_common.config.model import PraktorConfig
+from praktor_common.config.model import DefaultsConfig, PraktorConfig
 from praktor_common.embedded.nats import NatsServerError, nats_server_binary
 from praktor_common.settings import RuntimeSettings
 from praktor_common.supervisor.engine import detect_engine, engine_sockets
+from praktor_common.supervisor.runtime_choice import BUILD_HINT, image_present
 
 Level = Literal["ok", "warn", "error"]
 
@@ -65,6 +66,22 @@ def _telegram(config: PraktorConfig) -> list[Finding]:
     return found
 
 
+def _speech(config: PraktorConfig) -> list[Finding]:
+    if not config.telegram.token.get_secret_value():
+        return []
+    if config.speech.api_key.get_secret_value():
+        return [Finding("ok", "speech", f"voice notes are transcribed by {config.speech.base_url}")]
+    return [
+        Finding(
+            "warn",
+            "speech",
+            "no speech.api_key: voice notes get a reply that voice is not set up",
+            "set speech.api_key (and speech.base_url for a server other than OpenAI) "
+            "to transcribe voice notes",
+        )
+    ]
+
+
 def _model(config: PraktorConfig) -> list[Finding]:
     key = config.defaults.anthropic_api_key.get_secret_value()
     token = config.defaults.oauth_token.get_secret_value()
@@ -82,10 +99,22 @@ def _model(config: PraktorConfig) -> list[Finding]:
     ]
 
 
-def _engine(environ: Mapping[str, str]) -> list[Finding]:
+def _engine(environ: Mapping[str, str], image: str) -> list[Finding]:
     socket = detect_engine(environ)
+    if socket and image_present(socket, image):
+        return [
+            Finding("ok", "containers", f"container engine answers on {socket}; {image} is built")
+        ]
     if socket:
-        return [Finding("ok", "containers", f"container engine answers on {socket}")]
+        return [
+            Finding(
+                "warn",
+                "containers",
+                f"container engine answers on {socket} but the agent image {image} is not "
+                "built: agents would run as plain processes, NOT isolated",
+                f"run `{BUILD_HINT}` (minutes, once), then restart `praktor up`",
+            )
+        ]
     tried = ", ".join(engine_sockets(environ))
     return [
         Finding(
@@ -119,6 +148,7 @@ def diagnose(settings: RuntimeSettings, environ: Mapping[str, str] | None = None
     env = os.environ if environ is None else environ
     findings, config = _config_findings(settings.config_path(), env)
     if config is not None:
-        findings += _telegram(config) + _model(config)
-    findings += _engine(env) + _bus_and_database(settings)
+        findings += _telegram(config) + _speech(config) + _model(config)
+    image = (config.defaults if config is not None else DefaultsConfig()).image
+    findings += _engine(env, image) + _bus_and_database(settings)
     return findings

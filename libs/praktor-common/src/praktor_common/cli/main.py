@@ -10,8 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from praktor_common import __version__
+from praktor_common.cli.agent_image import agent_image_app
+from praktor_common.cli.chat import chat
 from praktor_common.cli.dlq import dlq_app
 from praktor_common.cli.identities import identities_app
+from praktor_common.cli.telegram import telegram_app
 from praktor_common.cli.vault import vault_app
 from praktor_common.settings import RuntimeSettings
 
@@ -23,11 +26,14 @@ app = typer.Typer(
 )
 app.add_typer(dlq_app, name="dlq", help="Inspect and replay dead letters.")
 app.add_typer(vault_app, name="vault", help="Manage secrets in the vault (values never leave it).")
+app.add_typer(telegram_app, name="telegram", help="Decide who may talk to the Telegram bot.")
 app.add_typer(
     identities_app,
     name="identities",
     help="Create and export the NATS identities for compose / Kubernetes.",
 )
+app.add_typer(agent_image_app, name="agent-image", help="Build the agent image.")
+app.command(name="chat")(chat)
 bus_app = typer.Typer(help="Prepare the bus (streams and consumers).", no_args_is_help=True)
 app.add_typer(bus_app, name="bus")
 config_app = typer.Typer(help="Check and publish the configuration.", no_args_is_help=True)

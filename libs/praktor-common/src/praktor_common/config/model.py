@@ -244,6 +244,10 @@ class SpeechConfig(Section):
     tts_mode: Literal["voice", "always", "never"] = "voice"
     """voice = answer a voice note with voice; always; never."""
     tts_voice: NonEmptyStr = "alloy"
+    stt_model: NonEmptyStr = "whisper-1"
+    """Transcription model name (another OpenAI-compatible server may name it differently)."""
+    tts_model: NonEmptyStr = "tts-1"
+    """Text-to-speech model name."""
 
     @property
     def enabled(self) -> bool:

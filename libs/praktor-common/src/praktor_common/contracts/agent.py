@@ -24,6 +24,7 @@ from praktor_common.contracts.base import (
     UtcDatetime,
     utc_now,
 )
+from praktor_common.contracts.files import Attachment
 from praktor_common.contracts.origin import Correlation, Origin
 
 InputKind = Literal["conversational", "task", "swarm", "retry_notice"]
@@ -60,6 +61,9 @@ class AgentInput(Correlation):
     sender: Sender
     swarm_role: SwarmRole | None = None
     """The role this agent plays, for ``kind="swarm"``."""
+    attachments: list[Attachment] = []
+    """Files the person sent with this turn (object store refs), to be saved into
+    the agent's workspace ``uploads/`` before the turn runs."""
     attempt: int = Field(default=1, ge=1)
     """1 for the first try; the host raises it when it re-sends a turn."""
     created_at: UtcDatetime = Field(default_factory=utc_now)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
 
-from praktor_common.contracts import orchestrator, scheduler, swarm, vault
+from praktor_common.contracts import orchestrator, scheduler, swarm, telegram, vault
 from praktor_common.contracts.agent import (
     AgentInput,
     AgentOutput,
@@ -332,6 +332,7 @@ CATALOG: Final[tuple[SubjectEntry, ...]] = (
     *(_command_entry(c, ("scheduler",)) for c in scheduler.COMMANDS),
     *(_command_entry(c, ("swarm",)) for c in swarm.COMMANDS),
     *(_command_entry(c, ("orchestrator",)) for c in orchestrator.COMMANDS),
+    *(_command_entry(c, ("gateway-telegram",)) for c in telegram.COMMANDS),
 )
 
 

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Final, Literal, Self
 from pydantic import Field, StringConstraints, TypeAdapter, model_validator
 
 from praktor_common.contracts.base import (
+    MAX_FILE_BYTES,
     Base64Data,
     Contract,
+    MsgId,
     Name,
     Text,
     UtcDatetime,
@@ -80,19 +82,48 @@ class ExtensionStatusPayload(Contract):
 
 
 class SendFilePayload(Contract):
-    """A file for the chat the agent is answering: inline base64 or an object-store ref."""
+    """A file for the chat of a turn: inline base64, parts sent before, or an object-store ref.
+
+    A file too large for one message travels first as ``send_file_part`` requests
+    under one ``upload_id``; ``send_file`` then names that upload.
+    """
 
     name: FileName
     mime_type: MimeType = "application/octet-stream"
     caption: str = ""
     data: Base64Data | None = None
     file: FileRef | None = None
+    upload_id: Uuid | None = None
+    """The upload whose parts (``send_file_part``) make up the file."""
+    msg_id: MsgId | None = None
+    """The turn the tool call belongs to: the file goes to the chat that turn came from."""
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        if (self.data is None) == (self.file is None):
-            raise ValueError("send_file needs exactly one of data (base64) or file (object ref)")
+        if sum(x is not None for x in (self.data, self.file, self.upload_id)) != 1:
+            raise ValueError(
+                "send_file needs exactly one of data (base64), upload_id (parts) or file "
+                "(object ref)"
+            )
         return self
+
+
+SEND_FILE_PART_BYTES: Final = 1024 * 1024
+"""Most bytes of a file in one ``send_file_part`` (well below the bus's message limit)."""
+
+
+class SendFilePartPayload(Contract):
+    """One part of a file being uploaded for ``send_file``, in order from 0."""
+
+    upload_id: Uuid
+    index: int = Field(ge=0, le=MAX_FILE_BYTES // SEND_FILE_PART_BYTES + 1)
+    data: Base64Data
+
+
+class ReceiveUploadsPayload(Contract):
+    """The turn whose attachments (files a person sent) should be put into the workspace."""
+
+    msg_id: MsgId
 
 
 class SearchHistoryPayload(Contract):
@@ -183,6 +214,11 @@ class IpcSendFile(Contract):
     payload: SendFilePayload
 
 
+class IpcSendFilePart(Contract):
+    type: Literal["send_file_part"] = "send_file_part"
+    payload: SendFilePartPayload
+
+
 class IpcSearchHistory(Contract):
     type: Literal["search_history"] = "search_history"
     payload: SearchHistoryPayload
@@ -213,6 +249,17 @@ class IpcMemoryForget(Contract):
     payload: MemoryForgetPayload
 
 
+class IpcReceiveUploads(Contract):
+    """Before a turn with attachments runs: save them into ``uploads/`` (runner → host).
+
+    The answer's ``content`` holds one ``[File received: …]`` line per file,
+    which the runner appends to the turn's prompt.
+    """
+
+    type: Literal["receive_uploads"] = "receive_uploads"
+    payload: ReceiveUploadsPayload
+
+
 AnyIpcRequest = (
     IpcCreateTask
     | IpcListTasks
@@ -225,12 +272,14 @@ AnyIpcRequest = (
     | IpcSwarmMessage
     | IpcExtensionStatus
     | IpcSendFile
+    | IpcSendFilePart
     | IpcSearchHistory
     | IpcMemoryStore
     | IpcMemoryRecall
     | IpcMemoryList
     | IpcMemoryDelete
     | IpcMemoryForget
+    | IpcReceiveUploads
 )
 
 IpcRequest = Annotated[AnyIpcRequest, Field(discriminator="type")]
@@ -318,12 +367,14 @@ IPC_REPLIES: Final[dict[str, type[IpcOk]]] = {
     "swarm_message": IpcOk,
     "extension_status": IpcOk,
     "send_file": IpcOk,
+    "send_file_part": IpcOk,
     "search_history": IpcHistory,
     "memory_store": IpcOk,
     "memory_recall": IpcMemories,
     "memory_list": IpcMemories,
     "memory_delete": IpcDeletedCount,
     "memory_forget": IpcDeletedCount,
+    "receive_uploads": IpcContent,
 }
 """The success reply of each command ``type``."""
 

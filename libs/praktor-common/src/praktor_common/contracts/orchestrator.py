@@ -96,7 +96,19 @@ class NixReply(Contract):
     """Formatted like the MCP nix tools, truncated to 3500 bytes."""
 
 
-_CHAT = ("gateway-telegram", "web", "cli")
+class ProxyTokenRequest(Contract):
+    """Which running agent holds a model-proxy token (only its SHA-256 travels)."""
+
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ProxyTokenReply(Contract):
+    agent_id: AgentId | None = None
+    """The running agent the token was minted for; None: no running agent holds it."""
+
+
+_CHAT = ("gateway-telegram", "router", "web", "cli")
+"""Chat commands arrive as inbound messages; the router asks the orchestrator."""
 
 AGENT_ABORT: Final = Command(
     SERVICE,
@@ -142,6 +154,15 @@ AGENT_NIX: Final = Command(
     SERVICE, "nix", NixRequest, NixReply, "Run a nix package action in the agent (/nix).", _CHAT
 )
 
+AGENT_PROXY_TOKEN: Final = Command(
+    SERVICE,
+    "proxy_token",
+    ProxyTokenRequest,
+    ProxyTokenReply,
+    "Which running agent a model-proxy token belongs to (revoked when the agent stops).",
+    ("model-proxy",),
+)
+
 COMMANDS: Final[tuple[Command[Any, Any], ...]] = (
     AGENT_ABORT,
     AGENT_RESET,
@@ -149,4 +170,5 @@ COMMANDS: Final[tuple[Command[Any, Any], ...]] = (
     AGENT_STOP,
     AGENT_STATUS,
     AGENT_NIX,
+    AGENT_PROXY_TOKEN,
 )

@@ -24,11 +24,12 @@ from sqlalchemy import (
     Float,
     Select,
     bindparam,
+    cast,
     func,
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, REAL
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, REAL
 
 from praktor_common.db.models import Memory, Message
 
@@ -111,8 +112,11 @@ def memory_similarity_search(
         None, [float(x) for x in embedding], type_=vector_type, unique=True
     )
     pairs = func.unnest(Memory.embedding, vector).table_valued("a", "b").render_derived()
+    # in double precision: a product of two small reals underflows ``real`` and
+    # PostgreSQL raises "value out of range: underflow" instead of rounding to 0
+    double: DOUBLE_PRECISION[float] = DOUBLE_PRECISION()
     score = (
-        select(func.sum(pairs.c.a * pairs.c.b, type_=Float()))
+        select(func.sum(cast(pairs.c.a, double) * cast(pairs.c.b, double), type_=Float()))
         .select_from(pairs)
         .scalar_subquery()
         .label("score")

@@ -55,7 +55,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from praktor_common import streams, subjects
+from praktor_common import filestore, streams, subjects
 from praktor_common.ids import validate_agent_id
 
 
@@ -172,11 +172,42 @@ _AGENT_INPUT_CONSUMERS: Final = (
     f"$JS.API.STREAM.PURGE.{streams.AGENT_INPUT}",
 )
 
+_FILES_STREAM: Final = f"OBJ_{filestore.FILES_BUCKET}"
+_FILES_WRITE: Final = (
+    f"$JS.API.STREAM.INFO.{_FILES_STREAM}",
+    f"$JS.API.STREAM.CREATE.{_FILES_STREAM}",
+    f"$JS.API.DIRECT.GET.{_FILES_STREAM}.>",
+    f"$JS.API.STREAM.MSG.GET.{_FILES_STREAM}",
+    f"$JS.API.STREAM.PURGE.{_FILES_STREAM}",
+    f"$O.{filestore.FILES_BUCKET}.>",
+)
+"""Create the files bucket and put objects into it (the gateway stores what people send,
+the orchestrator what agents send)."""
+
+
+def _kv_lease(bucket: str) -> tuple[str, ...]:
+    """Create one lease KV bucket, read, write and delete its keys."""
+    stream = f"KV_{bucket}"
+    return (
+        f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.STREAM.CREATE.{stream}",
+        f"$JS.API.DIRECT.GET.{stream}.>",
+        f"$JS.API.STREAM.MSG.GET.{stream}",
+        f"$KV.{bucket}.>",
+    )
+
+
 SERVICE_PERMISSIONS: Final[Mapping[str, Permissions]] = {
     "gateway-telegram": _service(
         "gateway-telegram",
-        publish=["inbound.telegram.*", "svc.orchestrator.>", "svc.router.>"],
-        subscribe=["events.swarm.*"],
+        publish=[
+            "inbound.telegram.*",
+            "svc.orchestrator.>",
+            "svc.router.>",
+            *_FILES_WRITE,
+            *_kv_lease(filestore.TELEGRAM_LEASE_BUCKET),
+        ],
+        subscribe=["events.swarm.*", "svc.gateway-telegram.>"],
     ),
     "router": _service(
         "router",
@@ -200,6 +231,7 @@ SERVICE_PERMISSIONS: Final[Mapping[str, Permissions]] = {
             "svc.scheduler.>",
             "svc.vault.>",
             "svc.swarm.>",
+            *_FILES_WRITE,  # reads what people send; stores what agents send (send_file)
         ],
         subscribe=[
             "svc.orchestrator.>",

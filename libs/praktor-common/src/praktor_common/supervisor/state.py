@@ -29,6 +29,8 @@ class SuiteState(BaseModel):
     database_embedded: bool
     runtime: str
     services: list[ServiceEntry]
+    runtime_note: str = ""
+    """Why agents do not run as asked, and what to do (e.g. build the agent image)."""
     nats_pid: int | None = None
     postgres_pid: int | None = None
 
@@ -91,10 +93,12 @@ async def probe(state: SuiteState | None, timeout: float = 2.0) -> SuiteStatus:
         mission_control_url=state.mission_control_url,
         runtime=state.runtime,
     )
-    if state.runtime == "process":
+    if state.runtime_note:
+        result.warnings.append(state.runtime_note)
+    elif state.runtime == "process":
         result.warnings.append(
-            "agents run as plain processes (no container engine found): they are NOT isolated "
-            "from each other; install Docker or Podman for isolation"
+            "agents run as plain processes (PRAKTOR_AGENT_RUNTIME=process): they are NOT "
+            "isolated from each other"
         )
     async with httpx.AsyncClient(timeout=timeout) as client:
         for entry in state.services:

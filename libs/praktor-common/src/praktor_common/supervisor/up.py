@@ -35,7 +35,12 @@ from praktor_common.identities import Authority
 from praktor_common.runtime.logging import configure_logging
 from praktor_common.settings import RuntimeSettings
 from praktor_common.streams import ensure_streams
-from praktor_common.supervisor.engine import detect_engine
+from praktor_common.supervisor.agent_network import (
+    DEFAULT_NETWORK,
+    AgentEndpoints,
+    AgentNetworkError,
+    agent_endpoints,
+)
 from praktor_common.supervisor.layout import (
     DataLayout,
     FirstRunSecret,
@@ -46,6 +51,8 @@ from praktor_common.supervisor.layout import (
 )
 from praktor_common.supervisor.leftovers import reap
 from praktor_common.supervisor.process import ManagedProcess
+from praktor_common.supervisor.relay import TcpRelay
+from praktor_common.supervisor.runtime_choice import RuntimeChoiceError, choose_runtime
 from praktor_common.supervisor.services import installed_services
 from praktor_common.supervisor.state import (
     ServiceEntry,
@@ -76,7 +83,11 @@ class Suite:
     database_url: str = ""
     database_embedded: bool = False
     runtime: str = "process"
+    runtime_note: str = ""
     engine_socket: str | None = None
+    agent_endpoints: AgentEndpoints | None = None
+    agent_env: dict[str, str] = field(default_factory=dict)
+    """What the orchestrator is told about reaching the agents (docker runtime)."""
     creds_dir: Path | None = None
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     health_urls: dict[str, str] = field(default_factory=dict)
@@ -98,6 +109,7 @@ class Suite:
             nats_embedded=self.nats_embedded,
             database_embedded=self.database_embedded,
             runtime=self.runtime,
+            runtime_note=self.runtime_note,
             nats_pid=self.nats_pid,
             postgres_pid=self.postgres_pid,
             services=[
@@ -175,6 +187,50 @@ async def _start_nats(suite: Suite, stack: AsyncExitStack, ports: dict[str, int]
     suite.console.print(f"[green]✓[/] NATS (embedded, JetStream, authenticated) on {server.url}")
 
 
+async def _reach_agents(suite: Suite, stack: AsyncExitStack) -> None:
+    """Docker runtime: the agents' network exists, and NATS and the model proxy are served
+    on it (relayed from the loopback, where they listen); the orchestrator is told the URLs."""
+    if suite.runtime != "docker":
+        return
+    assert suite.config is not None
+    network = os.environ.get("PRAKTOR_AGENT_NETWORK") or DEFAULT_NETWORK
+    try:
+        endpoints = await agent_endpoints(
+            f"unix://{suite.engine_socket}" if suite.engine_socket else None,
+            network,
+            suite.install_id,
+        )
+    except AgentNetworkError as exc:
+        raise UpError(str(exc)) from None
+    nats_port = int(suite.nats_url.rsplit(":", 1)[1])
+    proxy_port = suite.config.model_proxy.port
+    relayed = [(proxy_port, "the model proxy")]
+    if suite.nats_embedded:  # an external NATS (PRAKTOR_NATS_URL) is the user's to expose
+        relayed.insert(0, (nats_port, "NATS"))
+    if endpoints.relayed:
+        for port, what in relayed:
+            relay = TcpRelay(endpoints.host, port, "127.0.0.1", port)
+            try:
+                await relay.start()
+            except OSError as exc:
+                raise UpError(
+                    f"cannot serve {what} to agents on {relay.address} ({exc.strerror or exc}); "
+                    "free the port, or set PRAKTOR_AGENT_NETWORK to another network"
+                ) from None
+            stack.push_async_callback(relay.close)
+    suite.agent_endpoints = endpoints
+    suite.agent_env = {
+        "PRAKTOR_AGENT_NETWORK": network,
+        "PRAKTOR_MODEL_PROXY_URL": endpoints.http_url(proxy_port),
+    }
+    if suite.nats_embedded:
+        suite.agent_env["PRAKTOR_AGENT_NATS_URL"] = endpoints.nats_url(nats_port)
+    suite.console.print(
+        f"[green]✓[/] agent containers reach NATS and the model proxy at {endpoints.host} "
+        f"(network {network})"
+    )
+
+
 async def _start_postgres(suite: Suite, stack: AsyncExitStack, ports: dict[str, int]) -> None:
     if suite.settings.database_url:
         suite.database_url = suite.settings.database_url
@@ -211,6 +267,9 @@ def _service_env(suite: Suite, name: str, health_port: int) -> dict[str, str]:
     )
     if suite.engine_socket:
         env["DOCKER_HOST"] = f"unix://{suite.engine_socket}"
+    if name == "orchestrator":
+        for key, value in suite.agent_env.items():
+            env.setdefault(key, value)  # what the user set wins
     if name == "vault":
         env["PRAKTOR_VAULT_PASSPHRASE_FILE"] = str(suite.layout.vault_passphrase_file)
     if name == "web":
@@ -272,11 +331,16 @@ def _print_summary(suite: Suite, ready: dict[str, bool]) -> None:
             suite.health_urls[name],
         )
     suite.console.print(table)
-    if suite.runtime == "process":
+    if suite.runtime_note:
+        suite.console.print(f"[yellow]warning:[/] {suite.runtime_note}")
+    elif suite.runtime == "process":
         suite.console.print(
-            "[yellow]warning:[/] no container engine answered, so agents will run as plain "
-            "processes and are NOT isolated from each other. Install Docker or Podman for "
-            "isolation."
+            "[yellow]warning:[/] agents run as plain processes (PRAKTOR_AGENT_RUNTIME=process) "
+            "and are NOT isolated from each other."
+        )
+    elif suite.agent_endpoints is not None:
+        suite.console.print(
+            f"[green]✓[/] agents run in containers on the network {suite.agent_endpoints.network}"
         )
     suite.console.print(f"\nMission Control: [bold]{suite.mission_control_url}[/]")
     if not _answers(suite.mission_control_url):
@@ -308,9 +372,21 @@ async def run_up(settings: RuntimeSettings | None = None, console: Console | Non
         ensure_secret("Vault passphrase", layout.vault_passphrase_file, nbytes=32),
     ]
     console.print(f"Praktor data in {layout.root} (install {suite.install_id})")
-    engine = await asyncio.to_thread(detect_engine)
-    suite.runtime = "docker" if engine else "process"
-    suite.engine_socket = engine
+    try:
+        choice = await asyncio.to_thread(
+            choose_runtime,
+            os.environ.get("PRAKTOR_AGENT_RUNTIME", "auto"),
+            suite.config.defaults.image,
+        )
+    except RuntimeChoiceError as exc:
+        raise UpError(str(exc)) from None
+    suite.runtime, suite.engine_socket, suite.runtime_note = (
+        choice.runtime,
+        choice.engine_socket,
+        choice.note,
+    )
+    if suite.runtime_note:
+        console.print(f"[yellow]![/] {suite.runtime_note}")
     ports = load_ports(layout)
     stop = asyncio.Event()
     reload_requested = asyncio.Event()
@@ -321,6 +397,7 @@ async def run_up(settings: RuntimeSettings | None = None, console: Console | Non
 
     async with AsyncExitStack() as stack:
         await _start_nats(suite, stack, ports)
+        await _reach_agents(suite, stack)
         await _start_postgres(suite, stack, ports)
         save_ports(layout, ports)
         write_state(layout.state_file, suite.state())

@@ -45,6 +45,7 @@ import json
 import re
 import secrets
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -65,6 +66,7 @@ _ERROR_TYPES: Mapping[int, str] = {
     529: "overloaded_error",
 }
 _SYSTEM_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.DOTALL)
+_TOOL_NAME = re.compile(r"[A-Za-z][\w-]*")
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,20 @@ class RecordedRequest:
     def all_text(self) -> str:
         """System prompt and every message, reminders included (for ``in`` checks)."""
         return "\n".join([self.system_text, *self.message_texts(reminders=True)])
+
+    def deferred_tools(self) -> list[str]:
+        """Tools the CLI offers as "deferred" (named in a ``<system-reminder>``, their schemas
+        loaded through ``ToolSearch``): MCP tools, WebSearch, WebFetch… in Claude Code 2.1."""
+        for reminder in _SYSTEM_REMINDER.findall(self.all_text()):
+            if "deferred tools" not in reminder:
+                continue
+            lines = (line.strip() for line in reminder.splitlines())
+            return [line for line in lines if _TOOL_NAME.fullmatch(line)]
+        return []
+
+    def offered_tools(self) -> set[str]:
+        """Every tool the model may call: those in ``tools`` and the deferred ones."""
+        return {*self.tool_names, *self.deferred_tools()}
 
     def tool_results(self, *, reminders: bool = False) -> list[dict[str, Any]]:
         """``tool_result`` blocks of the last user message, ``content`` as text
@@ -506,6 +522,88 @@ def _block_events(index: int, block: Block) -> Iterator[tuple[str, dict[str, Any
     for delta in deltas:
         yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
     yield "content_block_stop", {"type": "content_block_stop", "index": index}
+
+
+class ThreadedFakeAnthropic:
+    """A :class:`FakeAnthropic` served by its own event loop in a background thread.
+
+    For tests whose own code blocks (a ``praktor up`` started with
+    ``subprocess``, polling with ``time.sleep``) or whose event loop is busy:
+    the fake keeps answering the CLI meanwhile. Script it as usual through
+    :attr:`fake` (``queue``, ``reply_text``… only append to a list); use
+    :meth:`hold` / :meth:`release` for held replies and :meth:`wait_for_requests`
+    to wait from any thread::
+
+        with ThreadedFakeAnthropic() as served:
+            gate = served.hold()
+            served.fake.queue(text_reply("Half an ans", hold=gate))
+            ...
+            served.release(gate)
+    """
+
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        side_request: Callable[[RecordedRequest], bool] | None = None,
+    ) -> None:
+        self.fake = FakeAnthropic(responder, side_request=side_request)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="fake-anthropic", daemon=True
+        )
+
+    def start(self) -> str:
+        """Start the thread and the server; returns the base URL."""
+        if not self._thread.is_alive():
+            self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.fake.start(), self._loop).result(10)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def __enter__(self) -> ThreadedFakeAnthropic:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.fake.base_url
+
+    def hold(self) -> asyncio.Event:
+        """A gate for :attr:`Reply.hold`, bound to the fake's loop; open it with :meth:`release`."""
+
+        async def make() -> asyncio.Event:
+            return asyncio.Event()
+
+        return asyncio.run_coroutine_threadsafe(make(), self._loop).result(5)
+
+    def release(self, gate: asyncio.Event) -> None:
+        self._loop.call_soon_threadsafe(gate.set)
+
+    def wait_for_requests(self, count: int, timeout: float = 30.0) -> list[RecordedRequest]:
+        """Block until ``count`` conversation requests arrived; returns them."""
+        future = asyncio.run_coroutine_threadsafe(
+            self.fake.wait_for_requests(count, timeout), self._loop
+        )
+        return future.result(timeout + 5)
+
+    async def wait_for_requests_async(
+        self, count: int, timeout: float = 30.0
+    ) -> list[RecordedRequest]:
+        """:meth:`wait_for_requests` for a coroutine running on another loop."""
+        future = asyncio.run_coroutine_threadsafe(
+            self.fake.wait_for_requests(count, timeout), self._loop
+        )
+        return await asyncio.wrap_future(future)
 
 
 @pytest_asyncio.fixture

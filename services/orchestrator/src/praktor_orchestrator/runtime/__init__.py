@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import structlog
 
+from praktor_common.supervisor.runtime_choice import choose_runtime
+
 from .base import (
     AgentDirs,
+    AgentFile,
     AgentLaunch,
     AgentRuntime,
     ExitCallback,
     RuntimeHandle,
     RuntimeStartError,
 )
+from .docker import DockerRuntime
 from .process import ProcessRuntime
 
 log = structlog.get_logger(__name__)
 
 __all__ = [
     "AgentDirs",
+    "AgentFile",
     "AgentLaunch",
     "AgentRuntime",
+    "DockerRuntime",
     "ExitCallback",
     "ProcessRuntime",
     "RuntimeHandle",
@@ -80,13 +88,37 @@ def make_runtime(
     install_id: str,
     python: Path | None = None,
     agent_user: str | None = "praktor-agent",
+    network: str = "praktor-agents",
+    host_data_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    image: str = "praktor-agent:latest",
 ) -> AgentRuntime:
-    """The runtime called ``name`` (``PRAKTOR_AGENT_RUNTIME``)."""
+    """The runtime called ``name`` (``PRAKTOR_AGENT_RUNTIME``: process, docker or auto).
+
+    ``auto`` is docker only when an engine answers and has ``image`` (the agents' default
+    image), else process with a warning that says how to get containers.
+    """
+    env = os.environ if environ is None else environ
+    docker_host = env.get("DOCKER_HOST") or None
+    if name == "auto":
+        choice = choose_runtime("auto", image, env)
+        name, docker_host = choice.runtime, choice.docker_host
+        log.info("agent runtime chosen", runtime=name, engine=choice.engine_socket)
+        if choice.note:
+            log.warning("agents are not isolated", reason=choice.note)
     if name == "process":
         return ProcessRuntime(data_dir, state_dir, install_id, python=python, agent_user=agent_user)
+    if name == "docker":
+        return DockerRuntime(
+            data_dir,
+            install_id,
+            docker_host=docker_host,
+            network=network,
+            host_data_dir=host_data_dir,
+        )
     reason = (
         f"the agent runtime {name!r} is not available in this version of the orchestrator; "
-        "run with PRAKTOR_AGENT_RUNTIME=process"
+        "run with PRAKTOR_AGENT_RUNTIME=docker, process or auto"
     )
     log.error("agents cannot start", runtime=name, reason=reason)
     return UnavailableRuntime(name, reason)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from praktor_common.config import SecurityProfile
 from praktor_common.identities import Credentials
 
 INSTALL_LABEL = "praktor.install"
@@ -41,6 +42,16 @@ class AgentDirs:
 
 
 @dataclass(frozen=True)
+class AgentFile:
+    """A file placed into the agent's container before it starts (a resolved secret file)."""
+
+    target: str
+    """Absolute path inside the container."""
+    content: bytes = field(repr=False)
+    mode: int = 0o600
+
+
+@dataclass(frozen=True)
 class AgentLaunch:
     """Everything a runtime needs to start one agent-runner."""
 
@@ -54,6 +65,10 @@ class AgentLaunch:
     credentials: Credentials = field(repr=False)
     """The agent's freshly minted bus credentials."""
     dirs: AgentDirs
+    security: SecurityProfile = field(default_factory=SecurityProfile)
+    """The agent's hardening profile (``defaults.security`` with its own merged over)."""
+    files: tuple[AgentFile, ...] = ()
+    """Secret files to place before the runner starts (container runtimes)."""
 
 
 @dataclass(frozen=True)

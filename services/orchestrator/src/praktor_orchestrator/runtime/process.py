@@ -28,7 +28,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 import structlog
@@ -330,6 +330,15 @@ class ProcessRuntime:
         write_private(creds, launch.credentials.creds_text())
         if run_as.switches:
             os.chown(creds, run_as.uid, run_as.gid)
+        for placed in launch.files:
+            path = process_file_path(placed.target, dirs)
+            path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(placed.content)
+            path.chmod(placed.mode)
+            if run_as.switches:
+                os.chown(path, run_as.uid, run_as.gid)
 
     def _open_way(self, run_as: RunAs, dirs: AgentDirs) -> None:
         """Let the agent user reach its directories: the search bit on the directories
@@ -460,6 +469,23 @@ class ProcessRuntime:
             install_id=self.install_id,
             credential_key=record.get("credential_key"),
         )
+
+
+CONTAINER_HOME: Final = PurePosixPath("/home/praktor")
+CONTAINER_WORKSPACE: Final = PurePosixPath("/workspace/agent")
+
+
+def process_file_path(target: str, dirs: AgentDirs) -> Path:
+    """Where a secret file's container path lands for a process: under the agent's
+    home (``/home/praktor/...``) or workspace (``/workspace/agent/...``)."""
+    path = PurePosixPath(target)
+    for root, host in ((CONTAINER_HOME, dirs.home), (CONTAINER_WORKSPACE, dirs.workspace)):
+        if path.is_relative_to(root) and path != root and ".." not in path.parts:
+            return host.joinpath(*path.relative_to(root).parts)
+    raise AccessError(
+        f"secret file {target}: the process runtime can only place files under "
+        f"{CONTAINER_HOME}/ or {CONTAINER_WORKSPACE}/ (use a container runtime for other paths)"
+    )
 
 
 def _switch_user(run_as: RunAs) -> dict[str, Any]:

@@ -1,0 +1,219 @@
+"""Agents through the whole suite: the real agent-runner and Claude Code, a fake model API.
+
+``praktor up`` runs every service; the orchestrator runs agents with the
+``process`` runtime (as the unprivileged ``praktor-agent`` user when the tests
+run as root). The only stand-in is the model: a :class:`ThreadedFakeAnthropic`
+named as the upstream in the config (``defaults.model_api_base_url``), so the
+tests hold whether agents reach it directly or through the model proxy.
+
+The test plays a person on the ``cli`` channel with the admin identity, as an
+outside client: it publishes :class:`InboundMessage` s on ``inbound.cli.<chat>``
+and reads ``deliver.cli.>`` through a JetStream consumer of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from praktor_common import subjects
+from praktor_common.contracts.deliver import Delivery
+from praktor_common.contracts.inbound import InboundMessage
+from praktor_common.contracts.origin import Origin
+from praktor_common.ids import new_id
+from praktor_common.supervisor.state import read_state
+from praktor_common.testing.fake_anthropic import ThreadedFakeAnthropic
+from tests.e2e.harness import Suite, base_config
+
+MODEL: Final = "claude-sonnet-4-5"
+API_KEY: Final = "sk-e2e-model-key-0001"
+CHAT: Final = "e2e-chat"
+
+
+def agents_config(model_base_url: str, agents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A suite config whose model upstream is ``model_base_url`` (the first agent is default)."""
+    config = base_config()
+    config["defaults"] = {
+        "model": MODEL,
+        "model_api_base_url": model_base_url,
+        "anthropic_api_key": API_KEY,
+        "idle_timeout": "0s",
+    }
+    config["agents"] = agents
+    config["router"] = {"default_agent": next(iter(agents))}
+    return config
+
+
+@contextlib.contextmanager
+def agent_root() -> Iterator[Path]:
+    """A suite root the agent user can pass through (pytest's own tmp tree is 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="praktor-e2e-agents-"))
+    root.chmod(0o711)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def start_agent_suite(config: dict[str, Any]) -> Iterator[Suite]:
+    """A running suite whose agents run as processes (not in containers), stopped after."""
+    with agent_root() as root:
+        suite = Suite.create(root, config)
+        for name in ("DOCKER_HOST", "XDG_RUNTIME_DIR"):
+            suite.env.pop(name, None)  # these scenarios are the process runtime's
+        suite.start()
+        try:
+            state = read_state(suite.data_dir / "run" / "state.json")
+            if state is None or state.runtime != "process":
+                pytest.skip(
+                    "a container engine answers on this machine, so `praktor up` runs agents "
+                    "in containers; these scenarios need the process runtime"
+                )
+            yield suite
+        finally:
+            suite.stop()
+
+
+def pid_file(suite: Suite, agent_id: str) -> Path:
+    return suite.data_dir / "run" / "agents" / f"{agent_id}.json"
+
+
+def runner_pid(suite: Suite, agent_id: str) -> int | None:
+    """The pid of the agent's runner (the process runtime's record), if one runs."""
+    try:
+        pid = int(json.loads(pid_file(suite, agent_id).read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def runner_log(suite: Suite, agent_id: str) -> str:
+    path = suite.data_dir / "run" / "agents" / f"{agent_id}.log"
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def kill_runner(pid: int) -> None:
+    """SIGKILL the runner and Claude Code under it (its own process group)."""
+    os.killpg(pid, signal.SIGKILL)
+
+
+def workspace(suite: Suite, name: str) -> Path:
+    return suite.data_dir / "agents" / name
+
+
+async def query(suite: Suite, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of one SQL query on the suite's own database."""
+    engine = create_async_engine(suite.database_url())
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(text(sql), params)
+            return [dict(row._mapping) for row in result]
+    finally:
+        await engine.dispose()
+
+
+async def eventually(
+    condition: Callable[[], bool], within: float, what: str, suite: Suite | None = None
+) -> None:
+    """Wait (without blocking the loop) until ``condition()`` holds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.2)
+    tail = suite.output()[-6000:] if suite is not None else ""
+    raise AssertionError(f"timed out after {within}s waiting for {what}\n{tail}")
+
+
+@dataclass
+class Chat:
+    """A person on the ``cli`` channel: messages in, deliveries out."""
+
+    suite: Suite
+    client: Client
+    js: JetStreamContext
+    chat_id: str = CHAT
+    deliveries: list[Delivery] = field(default_factory=list)
+    _sub: Any = None
+
+    @classmethod
+    async def open(cls, suite: Suite, chat_id: str = CHAT) -> Chat:
+        client = await suite.connect_admin()
+        chat = cls(suite, client, client.jetstream(), chat_id)
+        # the stream stores deliveries under a partition token: deliver.cli.<chat>.<n>
+        chat._sub = await chat.js.subscribe(
+            subjects.deliver_channel("cli"), cb=chat._delivered, ordered_consumer=True
+        )
+        return chat
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        await self.client.close()
+
+    async def _delivered(self, msg: Msg) -> None:
+        delivery = Delivery.model_validate_json(msg.data)
+        if delivery.origin.chat_id == self.chat_id:
+            self.deliveries.append(delivery)
+
+    def origin(self) -> Origin:
+        return Origin(channel="cli", chat_id=self.chat_id, user_id="1", message_id=new_id())
+
+    async def send(self, text_: str, agent_id: str | None = None) -> InboundMessage:
+        """Publish one message as the CLI channel would (``agent_id`` skips routing)."""
+        message = InboundMessage(
+            dedupe_id=f"cli:{new_id()}", origin=self.origin(), text=text_, agent_id=agent_id
+        )
+        await self.js.publish(
+            subjects.inbound("cli", self.chat_id),
+            message.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": message.dedupe_id},
+        )
+        return message
+
+    @staticmethod
+    def shown(delivery: Delivery) -> str:
+        """What the person sees of a delivery (a notice's text, else the content)."""
+        return delivery.notice.text if delivery.notice is not None else delivery.content
+
+    def of(self, msg_id: str, *kinds: str) -> list[Delivery]:
+        return [d for d in self.deliveries if d.msg_id == msg_id and (not kinds or d.kind in kinds)]
+
+    async def final(self, msg_id: str, within: float = 120) -> Delivery:
+        """The answer to one message (waits for its ``final`` delivery)."""
+        await eventually(
+            lambda: bool(self.of(msg_id, "final")), within, f"the answer to {msg_id}", self.suite
+        )
+        return self.of(msg_id, "final")[0]
+
+    async def error(self, msg_id: str, within: float = 120) -> Delivery:
+        await eventually(
+            lambda: bool(self.of(msg_id, "error")), within, f"an error for {msg_id}", self.suite
+        )
+        return self.of(msg_id, "error")[0]
+
+
+def new_fake() -> ThreadedFakeAnthropic:
+    """A started fake model API in its own thread."""
+    served = ThreadedFakeAnthropic()
+    served.start()
+    return served
