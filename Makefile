@@ -58,16 +58,22 @@ test-integration: sync
 # The docker runtime, the agent image and the suite with agents in containers, against a real
 # engine: Podman's Docker API on a socket in .tools/podman (scripts/podman-setup.sh installs and
 # starts it when missing). The agent image is tagged with a hash of its inputs and built only
-# when that tag is missing (a cold build takes ~10 min on 2 cores and prints its progress); the
-# machine's own extra CAs (an intercepting proxy's) go into it.
+# when that tag is missing (a cold build takes ~10 min on 2 cores and prints its progress; older
+# builds are untagged so the engine's storage does not grow); the machine's own extra CAs (an
+# intercepting proxy's) go into it.
 AGENT_BASE_IMAGE ?= localhost/debian:bookworm
 test-docker: sync
 	set -e; host=$$(scripts/podman-setup.sh | tail -1); \
 	export $$host CONTAINERS_CONF=$(CURDIR)/.tools/podman/containers.conf; \
-	cas=(); for ca in /usr/local/share/ca-certificates/*.crt; do \
-	  if [ -f "$$ca" ]; then cas+=(--ca-cert "$$ca"); fi; done; \
-	$(RUN) praktor agent-image build --base $(AGENT_BASE_IMAGE) "$${cas[@]}"; \
-	TZ=Asia/Kathmandu PRAKTOR_TEST_AGENT_IMAGE=praktor-agent:latest $(PYTEST) -m docker
+	image=(--base $(AGENT_BASE_IMAGE)); for ca in /usr/local/share/ca-certificates/*.crt; do \
+	  if [ -f "$$ca" ]; then image+=(--ca-cert "$$ca"); fi; done; \
+	$(RUN) praktor agent-image build "$${image[@]}"; \
+	tag=$$($(RUN) praktor agent-image tag "$${image[@]}"); \
+	keep=$$(podman image inspect --format '{{.Id}}' "$$tag"); \
+	podman images --no-trunc --filter label=praktor.image=agent --format '{{.ID}} {{.Repository}}:{{.Tag}}' \
+	  | awk -v keep="sha256:$$keep" '$$1 != keep && $$2 !~ /<none>/ {print $$2}' \
+	  | xargs -r podman rmi >/dev/null 2>&1 || true; \
+	TZ=Asia/Kathmandu PRAKTOR_TEST_AGENT_IMAGE=$$tag $(PYTEST) -m docker
 
 # The slowest tier: the whole suite as separate processes (agents in containers: test-docker).
 test-e2e: sync

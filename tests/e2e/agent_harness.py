@@ -139,7 +139,13 @@ async def eventually(
         if condition():
             return
         await asyncio.sleep(0.2)
-    tail = suite.output()[-6000:] if suite is not None else ""
+    tail = ""
+    if suite is not None:
+        runners = sorted((suite.data_dir / "run" / "agents").glob("*.log"))
+        logs = "".join(
+            f"\n--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in runners
+        )
+        tail = f"{suite.output()[-6000:]}{logs}"
     raise AssertionError(f"timed out after {within}s waiting for {what}\n{tail}")
 
 

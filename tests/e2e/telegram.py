@@ -16,6 +16,8 @@ messages with every edit applied, so a placeholder shows its final text.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -138,10 +140,6 @@ class Person:
     def texts(self) -> list[str]:
         return [message.text for message in self.bot_messages()]
 
-    def replies_to(self, message_id: int) -> list[SentMessage]:
-        """The bot's messages that reply to the person's message ``message_id``."""
-        return [m for m in self.bot_messages() if m.reply_to_message_id == message_id]
-
     async def wait(
         self, condition: Callable[[list[SentMessage]], bool], within: float, what: str
     ) -> list[SentMessage]:
@@ -181,6 +179,23 @@ class Person:
             lambda ms: any(part in m.text for m in ms), within, f"a message with {part!r}"
         )
         return next(m for m in messages if part in m.text)
+
+
+def kill_service(suite: Suite, name: str) -> int:
+    """``kill -9`` one service of the suite; its pid (the supervisor starts a new one)."""
+    pid = suite.service_pid(name)
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+async def back_again(suite: Suite, name: str, killed: int, within: float = 90) -> None:
+    """Wait until the supervisor has ``name`` running again under a new pid, and ready."""
+
+    def back() -> bool:
+        service = suite.services()[name]
+        return bool(service["ready"] and service["pid"] and service["pid"] != killed)
+
+    await asyncio.to_thread(suite.wait_for, back, within, f"{name} restarted and ready")
 
 
 def no_placeholders_left(messages: list[SentMessage]) -> bool:

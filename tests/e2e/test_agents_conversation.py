@@ -158,8 +158,8 @@ async def test_a_model_api_that_refuses_the_request_is_reported_to_the_person(
     finally:
         model.fake.responder = lambda _request: text_reply("OK")
     [reported] = chat.of(message.msg_id, "final", "error")
-    print("REPORTED", reported)
-    assert "E2E-REFUSED" in chat.shown(reported)
+    assert reported.terminal_reason == "api_error"
+    assert "E2E-REFUSED: this model is not available to you" in chat.shown(reported)
 
 
 async def test_stop_aborts_the_running_turn_and_the_agent_answers_the_next_message(
@@ -218,11 +218,13 @@ async def test_a_runner_killed_mid_turn_redoes_the_message_and_answers_it_once(
 async def test_the_conversation_continues_after_the_orchestrator_restarts(
     chat: Chat, model: ThreadedFakeAnthropic
 ) -> None:
+    runner_before = runner_pid(chat.suite, "general")
     await asyncio.to_thread(chat.suite.restart_service, "orchestrator")
     model.fake.reply_text("We talked about teal.")
     message = await chat.send("What did we talk about?", agent_id="general")
 
     assert (await chat.final(message.msg_id, within=120)).content == "We talked about teal."
+    assert runner_pid(chat.suite, "general") not in (None, runner_before), "a new runner"
     earlier = model.fake.conversation[-1].message_texts("user")
     assert any(text.endswith("Hi there") for text in earlier), "the first turn is resumed"
     assert any("favourite colour is teal" in text for text in earlier)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final
@@ -24,7 +25,7 @@ import pytest_asyncio
 
 from praktor_common.supervisor.engine import engine_answers
 from praktor_common.supervisor.runtime_choice import image_present
-from praktor_common.supervisor.state import read_state
+from praktor_common.supervisor.state import SuiteState, read_state
 from praktor_common.testing.fake_anthropic import ThreadedFakeAnthropic, text_reply
 from tests.e2e.agent_harness import (
     API_KEY,
@@ -208,6 +209,21 @@ async def test_a_container_killed_mid_turn_redoes_the_message_and_answers_it_onc
     assert len(answers) == 1
 
 
+async def test_a_killed_orchestrator_adopts_the_running_container_and_the_talk_goes_on(
+    chat: Chat, model: ThreadedFakeAnthropic, docker: aiodocker.Docker
+) -> None:
+    before = await agent_container(docker, chat.suite, "general")
+
+    await asyncio.to_thread(chat.suite.restart_service, "orchestrator", signal.SIGKILL)
+    model.fake.reply_text("Still here.")
+    message = await chat.send("Are you still there?", agent_id="general")
+
+    assert (await chat.final(message.msg_id, within=120)).content == "Still here."
+    assert (await agent_container(docker, chat.suite, "general"))["Id"] == before["Id"]
+    earlier = model.fake.conversation[-1].message_texts("user")
+    assert any(text.endswith("Hi there") for text in earlier), "the same session goes on"
+
+
 async def test_an_agent_whose_image_is_missing_is_reported_to_whoever_wrote(chat: Chat) -> None:
     message = await chat.send("Hello?", agent_id="ghost")
 
@@ -218,3 +234,37 @@ async def test_an_agent_whose_image_is_missing_is_reported_to_whoever_wrote(chat
     assert "Agent ghost could not start" in error.notice.text
     assert MISSING_IMAGE in error.notice.text
     assert "praktor agent-image build" in error.notice.text
+
+
+def run_without_the_image(
+    docker_host: str,
+) -> tuple[Suite, SuiteState | None, dict[str, Any], str]:
+    """Start and stop a suite whose agent image is not built: its state, status and doctor."""
+    config = agents_config("http://127.0.0.1:9", {"general": {"description": "General"}})
+    config["defaults"]["image"] = MISSING_IMAGE
+    with agent_root() as root:
+        running = Suite.create(root, config)
+        running.env["DOCKER_HOST"] = docker_host
+        try:
+            running.start(timeout=240)
+            state = read_state(running.data_dir / "run" / "state.json")
+            status = running.status()
+            doctor = running.praktor("doctor").stdout
+        finally:
+            running.stop()
+    return running, state, status, doctor
+
+
+async def test_without_the_agent_image_auto_runs_processes_and_every_view_says_how_to_build_it(
+    docker_host: str,
+) -> None:
+    running, state, status, doctor = await asyncio.to_thread(run_without_the_image, docker_host)
+
+    assert state is not None
+    assert state.runtime == "process"
+    hint = "run `praktor agent-image build`"
+    assert f"the agent image {MISSING_IMAGE} is not on it" in running.output()
+    assert hint in running.output()
+    assert any(hint in warning for warning in status["warnings"])
+    assert "praktor agent-image build" in doctor
+    assert f"{MISSING_IMAGE} is not built" in doctor

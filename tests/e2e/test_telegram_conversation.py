@@ -2,8 +2,9 @@
 real agent-runner and Claude Code; only Telegram, the speech API and the model are fakes.
 
 One suite serves the module and the tests run in order, as one conversation in the
-owner's private chat. What the person sees is what :class:`FakeTelegram` holds for the
-chat: the bot's messages with every edit applied.
+owner's private chat, ending with ``kill -9`` of the gateway and then of the router while
+answers are on their way. What the person sees is what :class:`FakeTelegram` holds for
+the chat: the bot's messages with every edit applied.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from __future__ import annotations
 import asyncio
 import struct
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 import pytest
 import pytest_asyncio
 
-from praktor_common.testing.fake_anthropic import RecordedRequest, ThreadedFakeAnthropic
-from praktor_common.testing.fake_anthropic import text_reply
-from praktor_common.testing.fake_speech import FakeSpeech, SPEECH_PATH
+from praktor_common.testing.fake_anthropic import (
+    Answer,
+    RecordedRequest,
+    Reply,
+    ThreadedFakeAnthropic,
+    text_reply,
+)
+from praktor_common.testing.fake_speech import SPEECH_PATH, FakeSpeech
 from praktor_common.testing.fake_telegram import FakeTelegram, SentMessage
 from tests.e2e.agent_harness import start_agent_suite, workspace
 from tests.e2e.harness import Suite
@@ -28,6 +34,9 @@ from tests.e2e.telegram import (
     STRANGER,
     Person,
     Served,
+    back_again,
+    kill_service,
+    no_placeholders_left,
     serve_speech,
     serve_telegram,
     telegram_config,
@@ -86,9 +95,7 @@ def speech() -> Iterator[Served[FakeSpeech]]:
 def suite(
     model: ThreadedFakeAnthropic, telegram: Served[FakeTelegram], speech: Served[FakeSpeech]
 ) -> Iterator[Suite]:
-    config = telegram_config(
-        model=model.base_url, telegram=telegram, speech=speech, agents=AGENTS
-    )
+    config = telegram_config(model=model.base_url, telegram=telegram, speech=speech, agents=AGENTS)
     with start_agent_suite(config) as running:
         yield running
 
@@ -96,7 +103,6 @@ def suite(
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def owner(suite: Suite, telegram: Served[FakeTelegram]) -> AsyncIterator[Person]:
     yield Person(suite, telegram)
-
 
 
 async def test_the_bot_menu_is_registered_at_start(
@@ -167,16 +173,16 @@ async def test_a_long_answer_streams_and_arrives_whole_in_several_messages(
     drafts_before = len(telegram.call(lambda fake: fake.drafts(OWNER)))
     model.fake.reply_text(long_answer, chunks=20, chunk_delay=0.15)
 
-    asked = owner.say("Write me something long.")
+    asked = owner.say("@general Write me something long.")
     await owner.wait(
-        lambda ms: any(m.text.startswith("Paragraph 10:") or "Paragraph 10:" in m.text for m in ms)
-        and all(m.text != PLACEHOLDER for m in ms),
+        lambda ms: any("Paragraph 10:" in m.text for m in ms) and no_placeholders_left(ms),
         120,
         "the whole long answer",
     )
 
-    parts = owner.replies_to(asked)
+    parts = [m for m in owner.bot_messages() if m.message_id > asked]
     assert len(parts) >= 2, "more than 4096 characters take several messages"
+    assert parts[0].reply_to_message_id == asked
     shown = "\n".join(m.text for m in parts)
     for paragraph in paragraphs:
         assert shown.count(paragraph) == 1, f"{paragraph[:14]} is shown once"
@@ -279,6 +285,24 @@ async def test_a_voice_note_is_transcribed_and_answered_with_voice(
     assert not any("five o'clock" in m.text for m in owner.bot_messages() if m.kind == "text")
 
 
+async def test_flood_control_delays_an_answer_but_never_doubles_it(
+    owner: Person, model: ThreadedFakeAnthropic, telegram: Served[FakeTelegram]
+) -> None:
+    def flood(fake: FakeTelegram) -> None:
+        fake.inject_429("sendMessage", retry_after=1, times=2)
+        fake.inject_429("editMessageText", retry_after=1)
+
+    sent_before = len(telegram.call(lambda fake: fake.calls_to("sendMessage")))
+    telegram.call(flood)
+    model.fake.reply_text("Here despite the flood.")
+
+    asked = owner.say("@general Are you flooded?")
+
+    assert [m.text for m in await owner.replied(asked)] == ["Here despite the flood."]
+    tries = telegram.call(lambda fake: fake.calls_to("sendMessage"))[sent_before:]
+    assert len(tries) >= 3, "the message was tried again after each 429"
+
+
 async def test_an_unknown_sender_is_refused_and_answered_once_approved(
     suite: Suite, telegram: Served[FakeTelegram], model: ThreadedFakeAnthropic
 ) -> None:
@@ -300,3 +324,94 @@ async def test_an_unknown_sender_is_refused_and_answered_once_approved(
     stranger.say("@general hello, may I talk now?")
 
     await stranger.answer("Nice to meet you.")
+
+
+def answering(replies: Mapping[str, Reply]) -> Callable[[RecordedRequest], Answer]:
+    """A model that answers each question by its text, whichever agent asks first."""
+
+    def respond(request: RecordedRequest) -> Answer:
+        asked = request.last_user_text()
+        for question, reply in replies.items():
+            if asked.endswith(question):
+                return reply
+        return text_reply("(unexpected question)")
+
+    return respond
+
+
+async def all_answered_once(owner: Person, expected: Mapping[int, str]) -> None:
+    """Each question got its answer, shown exactly once; no placeholder is left."""
+    first = min(expected)
+
+    def done(messages: list[SentMessage]) -> bool:
+        return all(any(m.text == text for m in messages) for text in expected.values())
+
+    messages = await owner.wait(done, 150, "every answer")
+    await asyncio.sleep(3)  # time for a second copy, were there one
+    messages = [m for m in owner.bot_messages() if m.message_id > first]
+    for asked, text in expected.items():
+        shown = [m for m in messages if m.text == text]
+        assert len(shown) == 1, f"{text!r} is shown {len(shown)} times"
+        assert shown[0].reply_to_message_id == asked
+    assert no_placeholders_left(messages), [m.text for m in messages]
+
+
+async def test_answers_in_flight_when_the_gateway_is_killed_arrive_once(
+    owner: Person, model: ThreadedFakeAnthropic, suite: Suite
+) -> None:
+    gate = model.hold()
+    replies = {
+        "first while streaming": text_reply("General's answer, held.", chunks=4, hold=gate),
+        "second while streaming": text_reply("Coder's answer, held.", chunks=4, hold=gate),
+        "sent while the gateway was down": text_reply("Answered after the restart."),
+    }
+    model.fake.responder = answering(replies)
+    before = len(model.fake.conversation)
+    first = owner.say("@general first while streaming")
+    second = owner.say("@coder second while streaming")
+    await model.wait_for_requests_async(before + 2, timeout=60)
+    await asyncio.sleep(2)  # the first snapshots reach the gateway
+
+    killed = kill_service(suite, "gateway-telegram")
+    down = owner.say("@general sent while the gateway was down")
+    model.release(gate)
+    await back_again(suite, "gateway-telegram", killed)
+
+    await all_answered_once(
+        owner,
+        {
+            first: "General's answer, held.",
+            second: "coder: Coder's answer, held.",
+            down: "Answered after the restart.",
+        },
+    )
+
+
+async def test_answers_in_flight_when_the_router_is_killed_arrive_once(
+    owner: Person, model: ThreadedFakeAnthropic, suite: Suite
+) -> None:
+    gate = model.hold()
+    replies = {
+        "third while streaming": text_reply("General streams on.", chunks=4, hold=gate),
+        "fourth while streaming": text_reply("Coder streams on.", chunks=4, hold=gate),
+        "sent while the router was down": text_reply("Routed after the restart."),
+    }
+    model.fake.responder = answering(replies)
+    before = len(model.fake.conversation)
+    first = owner.say("@general third while streaming")
+    second = owner.say("@coder fourth while streaming")
+    await model.wait_for_requests_async(before + 2, timeout=60)
+
+    killed = kill_service(suite, "router")
+    down = owner.say("@coder sent while the router was down")
+    model.release(gate)
+    await back_again(suite, "router", killed)
+
+    await all_answered_once(
+        owner,
+        {
+            first: "General streams on.",
+            second: "coder: Coder streams on.",
+            down: "coder: Routed after the restart.",
+        },
+    )

@@ -148,6 +148,23 @@ class ClaudeEndedError(RuntimeError):
 
 ClientFactory = Callable[[ClaudeAgentOptions], ClaudeSDKClient]
 
+CLOSE_TIMEOUT: Final = 5.0
+"""A Claude Code process that has not disconnected after this long is killed."""
+_lingering: set[asyncio.Task[None]] = set()
+"""Disconnects that outlived their process's close (kept referenced until they end)."""
+
+
+def _cli_of(client: object) -> object | None:
+    """The client's CLI subprocess (the SDK's transport keeps it; None when unknown)."""
+    return getattr(getattr(client, "_transport", None), "_process", None)
+
+
+def _kill(cli: object | None) -> None:
+    kill = getattr(cli, "kill", None)
+    if callable(kill):
+        with contextlib.suppress(Exception):
+            kill()
+
 
 class ClaudeProcess:
     """One Claude Code CLI driven through a ``ClaudeSDKClient``."""
@@ -170,6 +187,7 @@ class ClaudeProcess:
         self._client = client_factory(options)
         self._closed = False
         self.turns = 0
+        self.close_timeout = CLOSE_TIMEOUT
 
     async def start(self) -> ClaudeProcess:
         await self._client.connect()
@@ -195,10 +213,28 @@ class ClaudeProcess:
         await self._client.interrupt()
 
     async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            with contextlib.suppress(Exception):
-                await self._client.disconnect()
+        """End the CLI: disconnect, and kill it when that takes over ``close_timeout``."""
+        if self._closed:
+            return
+        self._closed = True
+        cli = _cli_of(self._client)
+        disconnect = asyncio.create_task(self._disconnect())
+        _lingering.add(disconnect)
+        disconnect.add_done_callback(_lingering.discard)
+        done, _ = await asyncio.wait({disconnect}, timeout=self.close_timeout)
+        if not done:
+            log.warning(
+                "Claude Code did not end in time; killed",
+                seconds=self.close_timeout,
+                pid=getattr(cli, "pid", None),
+            )
+            _kill(cli)
+
+    async def _disconnect(self) -> None:
+        try:
+            await self._client.disconnect()
+        except Exception as exc:
+            log.info("Claude Code disconnect failed", error=f"{type(exc).__name__}: {exc}"[:200])
 
     @property
     def closed(self) -> bool:
@@ -255,6 +291,8 @@ class Sessions:
         """The conversation's Claude session (resumed by the next turn)."""
         self._current: ClaudeProcess | None = None
         self._next: _Launch | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        """Processes of dropped launches being closed."""
         self._generation = 0
         """Raised by :meth:`clear`: a process from before does not bring its session back."""
         self._closed = False
@@ -401,15 +439,31 @@ class Sessions:
             await current.close()
 
     async def _drop_next(self) -> None:
+        """Stop the background launch and close its process; a launch that does not
+        stop in time has its process closed in the background when it comes."""
         nxt, self._next = self._next, None
-        if nxt is not None:
-            if not nxt.task.done():
-                nxt.task.cancel()
-            with contextlib.suppress(BaseException):
-                process = await nxt.task
-                await process.close()
+        if nxt is None:
+            return
+        if not nxt.task.done():
+            nxt.task.cancel()
+        done, _ = await asyncio.wait({nxt.task}, timeout=CLOSE_TIMEOUT)
+        if not done:
+            log.warning("a Claude process launch did not stop in time; left to end alone")
+            nxt.task.add_done_callback(self._close_launched)
+            return
+        if not nxt.task.cancelled() and nxt.task.exception() is None:
+            await nxt.task.result().close()
+
+    def _close_launched(self, task: asyncio.Task[ClaudeProcess]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        closing = asyncio.create_task(task.result().close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def close(self) -> None:
         self._closed = True
         await self._drop_next()
         await self._drop_current()
+        if self._closing:
+            await asyncio.wait(set(self._closing), timeout=CLOSE_TIMEOUT * 2)

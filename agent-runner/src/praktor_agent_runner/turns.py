@@ -10,7 +10,9 @@
   most every ``text_interval`` seconds); then one
   :class:`~praktor_common.contracts.agent.AgentResult`; then the input is
   acknowledged. A turn whose result could not be published is handed back
-  (nak) to run again.
+  (nak) to run again. Only then comes the process housekeeping (keeping it
+  warm, pre-warming a replacement, closing old ones); the next turn waits for
+  it at most :data:`HOUSEKEEPING_WAIT` seconds.
 * ``abort`` interrupts every running turn and drops every waiting one: each is
   acknowledged without a result (the host already told the user, spec §7.6).
   Unlike upstream, nothing that arrives after the abort is suppressed.
@@ -53,6 +55,10 @@ log = structlog.get_logger(__name__)
 TEXT_INTERVAL: Final = 0.5
 INTERRUPT_GRACE: Final = 3.0
 ROUTE_TIMEOUT: Final = 25.0
+CLOSE_GRACE: Final = 2.0
+HOUSEKEEPING_WAIT: Final = 10.0
+"""How long the next turn waits for the previous turn's process housekeeping (keeping its
+process warm, pre-warming, closing old processes): it goes on in the background after."""
 REMEMBERED: Final = 512
 
 ROUTE_INSTRUCTION: Final = (
@@ -133,6 +139,7 @@ class PartialText:
         self._sent = ""
         self._seq = first_seq
         self._changed = asyncio.Event()
+        self._closing = False
         self._task = asyncio.create_task(self._run())
 
     def update(self, text: str) -> None:
@@ -140,10 +147,10 @@ class PartialText:
         self._changed.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             await self._changed.wait()
             self._changed.clear()
-            if self._latest == self._sent:
+            if self._closing or self._latest == self._sent:
                 continue
             text, seq = self._latest, self._seq
             self._seq += 1
@@ -155,9 +162,15 @@ class PartialText:
             await asyncio.sleep(self._interval)
 
     async def close(self) -> None:
+        """Stop publishing; bounded even when the cancellation is swallowed (on Python
+        3.11 ``asyncio.wait_for``, used by the NATS client, can lose it when the awaited
+        publish completes at the same moment), as the loop also stops on its own."""
+        self._closing = True
+        self._changed.set()
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        done, _ = await asyncio.wait({self._task}, timeout=self._interval + CLOSE_GRACE)
+        if not done:
+            log.warning("partial text publisher did not stop; left behind")
 
 
 StopReason = Literal["abort", "shutdown"]
@@ -172,6 +185,8 @@ class Running:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     stop: StopReason | None = None
     started: float = field(default_factory=time.monotonic)
+    housekeeping: Callable[[], Awaitable[None]] | None = None
+    """What to do with the turn's process once the turn is settled."""
 
 
 class TurnFailedError(Exception):
@@ -215,6 +230,8 @@ class TurnManager(Generic[P]):
         self._accepting = True
         self._idle = asyncio.Event()
         self._idle.set()
+        self.housekeeping_wait = HOUSEKEEPING_WAIT
+        self._housekeeping: set[asyncio.Task[None]] = set()
 
     # --- intake --------------------------------------------------------------------------
 
@@ -303,8 +320,26 @@ class TurnManager(Generic[P]):
         if external:  # not ours (the process is going down): hand the input back
             running.stop = "shutdown"
         await self._settle(running, outcome)
+        await self._housekeep(running)
         if external:
             raise asyncio.CancelledError
+
+    async def _housekeep(self, running: Running) -> None:
+        """The turn's process housekeeping, after the turn is settled; waited for at most
+        ``housekeeping_wait`` seconds (it goes on in the background after that)."""
+        work, running.housekeeping = running.housekeeping, None
+        if work is None:
+            return
+        task = asyncio.create_task(_logged(work, running.job.turn.msg_id))
+        self._housekeeping.add(task)
+        task.add_done_callback(self._housekeeping.discard)
+        done, _ = await asyncio.wait({task}, timeout=self.housekeeping_wait)
+        if not done:
+            log.warning(
+                "process housekeeping is slow; the next turn does not wait for it",
+                msg_id=running.job.turn.msg_id,
+                seconds=self.housekeeping_wait,
+            )
 
     async def _execute(self, running: Running) -> Outcome:
         job = running.job
@@ -314,19 +349,20 @@ class TurnManager(Generic[P]):
         if running.lane == "task":
             process = await self.sessions.fresh()
             running.process = process
+            running.housekeeping = process.close
             try:
                 return await self._attempt(running, process, prompt)
             except TurnFailedError as failed:
                 return error_outcome(failed.cause, failed.streamed, process.session_id)
-            finally:
-                await process.close()
         return await self._converse(running, prompt)
 
     async def _converse(self, running: Running, prompt: str) -> Outcome:
         """A conversational turn in the session's process; once more in a new process
-        when the old one was gone or its session could not be resumed."""
+        when the old one was gone or its session could not be resumed. The process is
+        handed back (:meth:`_finish`) after the turn is settled."""
         process = await self.sessions.conversation()
         running.process = process
+        self._release(running, process, healthy=False)
         try:
             try:
                 outcome = await self._attempt(running, process, prompt)
@@ -334,21 +370,23 @@ class TurnManager(Generic[P]):
                 if not _worth_retrying(failed, process):
                     raise
                 log.warning("Claude Code process unusable; the turn runs in a new one")
+                running.housekeeping = None
                 if _resume_missing(failed, process):
                     await self.sessions.resume_failed(process)
                 else:
                     await self._finish(process, healthy=False)
                 process = await self.sessions.conversation()
                 running.process = process
+                self._release(running, process, healthy=False)
                 outcome = await self._attempt(running, process, prompt)
         except TurnFailedError as failed:
-            await self._finish(process, healthy=False)
             return error_outcome(failed.cause, failed.streamed, process.session_id)
-        except BaseException:
-            await self._finish(process, healthy=False)
-            raise
-        await self._finish(process, healthy=True)
+        self._release(running, process, healthy=True)
         return outcome
+
+    def _release(self, running: Running, process: P, *, healthy: bool) -> None:
+        """After the turn is settled, hand ``process`` back (see :meth:`_finish`)."""
+        running.housekeeping = functools.partial(self._finish, process, healthy=healthy)
 
     async def _finish(self, process: P, *, healthy: bool) -> None:
         """Hand a conversational process back (kept warm), or just end it when stopping."""
@@ -511,6 +549,17 @@ class TurnManager(Generic[P]):
         await self._interrupt(late)
         if self._lane is not None:
             await asyncio.wait({self._lane}, timeout=self.interrupt_grace)
+        if self._housekeeping:
+            await asyncio.wait(set(self._housekeeping), timeout=self.interrupt_grace)
+
+
+async def _logged(work: Callable[[], Awaitable[None]], msg_id: str) -> None:
+    try:
+        await work()
+    except Exception as exc:
+        log.warning(
+            "process housekeeping failed", msg_id=msg_id, error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 def _worth_retrying(failed: TurnFailedError, process: Process) -> bool:

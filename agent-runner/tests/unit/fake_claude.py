@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -98,6 +99,8 @@ class FakeClaude:
     background: dict[str, int] = field(default_factory=dict)
     ignore_interrupt: bool = False
     missing_session: str | None = None
+    housekeeping_hangs: bool = False
+    """``finished`` never returns (a process that cannot be kept warm or closed)."""
     first_error: BaseException | None = None
     asked: list[str] = field(default_factory=list)
     processes: list[FakeProcess] = field(default_factory=list)
@@ -123,6 +126,8 @@ class FakeClaude:
     async def finished(self, process: FakeProcess, *, healthy: bool) -> None:
         self.finished_healthy.append(healthy)
         self.session_id = process.session_id
+        if self.housekeeping_hangs:
+            await asyncio.Event().wait()
         if not healthy:
             await process.close()
             self._current = None
@@ -163,9 +168,15 @@ class FakeSink:
     texts: list[AgentText] = field(default_factory=list)
     results: list[AgentResult] = field(default_factory=list)
     fail_results: bool = False
+    slow_texts_lose_cancellation: bool = False
+    """A text publish takes a while and returns normally when cancelled, as Python
+    3.11's ``asyncio.wait_for`` (in the NATS client) can when the ack lands then."""
 
     async def text(self, output: AgentText) -> None:
         self.texts.append(output)
+        if self.slow_texts_lose_cancellation:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.2)
 
     async def result(self, output: AgentResult) -> None:
         if self.fail_results:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -91,6 +92,28 @@ class FakeClient:
 
     async def disconnect(self) -> None:
         self.disconnected = True
+
+
+class FakeCli:
+    """The CLI subprocess the SDK's transport holds."""
+
+    pid = 4242
+    killed = False
+
+    def kill(self) -> None:
+        self.killed = True
+
+
+class StuckClient(FakeClient):
+    """A client whose disconnect never finishes."""
+
+    def __init__(self, opts: ClaudeAgentOptions) -> None:
+        super().__init__(opts)
+        self.cli = FakeCli()
+        self._transport = SimpleNamespace(_process=self.cli)
+
+    async def disconnect(self) -> None:
+        await asyncio.Event().wait()
 
 
 @pytest.fixture
@@ -207,3 +230,17 @@ async def test_closing_ends_every_process(sessions: Sessions) -> None:
     assert client(first).disconnected
     await sessions.prewarm()
     assert len(FakeClient.made) == 1, "nothing is started once closed"
+
+
+async def test_closing_a_process_whose_disconnect_hangs_kills_its_cli(
+    settings: AgentSettings,
+) -> None:
+    process = ClaudeProcess(options(settings), client_factory=StuckClient)  # type: ignore[arg-type]
+    await process.start()
+    process.close_timeout = 0.1
+    async with asyncio.timeout(1):
+        await process.close()
+    stuck = client(process)
+    assert isinstance(stuck, StuckClient)
+    assert stuck.cli.killed
+    assert process.closed

@@ -275,3 +275,35 @@ async def test_a_process_that_died_between_turns_is_replaced_and_the_turn_retrie
     assert len(claude.processes) == 2
     assert claude.processes[0].closed
     assert handle(one).acks == 1
+
+
+async def test_a_text_publish_that_loses_its_cancellation_does_not_hold_the_turn() -> None:
+    claude, sink = FakeClaude(), FakeSink(slow_texts_lose_cancellation=True)
+    turns = manager(claude, sink)
+    one, two = job("one"), job("two")
+    await turns.submit(one)
+    await turns.submit(two)
+    async with asyncio.timeout(5):
+        await turns.wait_idle()
+    assert [r.content for r in sink.results] == ["answer to one", "answer to two"]
+    assert handle(one).acks == handle(two).acks == 1
+
+
+async def test_a_turn_is_settled_before_its_process_housekeeping_which_never_blocks_the_next() -> (
+    None
+):
+    claude, sink = FakeClaude(housekeeping_hangs=True), FakeSink()
+    turns = manager(claude, sink, interrupt_grace=0.1)
+    turns.housekeeping_wait = 0.2
+    first, second = job("first"), job("second")
+    await turns.submit(first)
+    await turns.submit(second)
+    async with asyncio.timeout(1):
+        await wait_until(lambda: handle(first).acks == 1)
+    assert sink.result_for(first) is not None, "published and acknowledged before housekeeping"
+    async with asyncio.timeout(2):
+        await turns.wait_idle()
+    assert sink.result_for(second) is not None
+    assert handle(second).acks == 1
+    assert claude.finished_healthy == [True, True]
+    await turns.shutdown(0.1)

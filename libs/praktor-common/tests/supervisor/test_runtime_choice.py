@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from praktor_common.supervisor.runtime_choice import (
     RuntimeChoiceError,
     choose_runtime,
     image_present,
+    missing_image_note,
 )
+from praktor_common.supervisor.state import SuiteState, probe
 
 BUILT = "praktor-agent:latest"
 
@@ -133,3 +137,24 @@ async def test_doctor_names_a_missing_agent_image_and_the_command_that_builds_it
         f for f in await asyncio.to_thread(diagnose, settings, engine) if f.topic == "containers"
     ]
     assert built.level == "ok"
+
+
+async def test_status_shows_why_agents_are_not_in_containers() -> None:
+    note = missing_image_note("praktor-agent:latest", "/run/podman/podman.sock")
+    state = SuiteState(
+        supervisor_pid=os.getpid(),
+        started_at=datetime.now(UTC),
+        install_id="pk-1",
+        mission_control_url="http://127.0.0.1:8080",
+        nats_url="nats://127.0.0.1:4222",
+        nats_embedded=True,
+        database_embedded=True,
+        runtime="process",
+        runtime_note=note,
+        services=[],
+    )
+
+    status = await probe(state)
+
+    assert status.runtime == "process"
+    assert status.warnings == [note]

@@ -8,8 +8,10 @@ it into an agent's workspace reads it from there.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
+from pathlib import Path, PurePosixPath
 from typing import Final
 
 from aiogram import Bot
@@ -24,6 +26,10 @@ from praktor_gateway_telegram.updates import FileToFetch, Incoming
 DOWNLOAD_LIMIT: Final = 20 * 1024 * 1024
 """Largest file the Bot API lets a bot download."""
 _MIME: Final = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$")
+
+
+class FileUnavailableError(Exception):
+    """A local Bot API server named a file this host cannot read: the sender is told."""
 
 
 class FileTooLargeError(Exception):
@@ -58,9 +64,19 @@ async def download(bot: Bot, file: FileToFetch) -> bytes:
         raise
     if found.file_path is None:
         raise FileTooLargeError(file)
+    if PurePosixPath(found.file_path).is_absolute():
+        return await read_local(Path(found.file_path))
     buffer = io.BytesIO()
     await bot.download_file(found.file_path, destination=buffer, timeout=120)
     return buffer.getvalue()
+
+
+async def read_local(path: Path) -> bytes:
+    """A file a local Bot API server (``--local``) keeps on a disk this host shares."""
+    try:
+        return await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise FileUnavailableError(str(path)) from exc
 
 
 async def store(

@@ -181,6 +181,9 @@ class InboundHandler:
         except TelegramBadRequest as exc:
             log.warning("download refused", file=file.name, error=exc.message)
             gathered.notices.append(replies.could_not_download(file.name))
+        except files.FileUnavailableError as exc:
+            log.warning("local Bot API file not readable here", file=file.name, path=str(exc))
+            gathered.notices.append(replies.could_not_download(file.name))
         return None
 
     async def say(self, chat_id: int, text: str, reply_to: int | None = None) -> None:

@@ -47,9 +47,12 @@ RESTART_KEYS = ("telegram.token", "telegram.api_base_url")
 
 
 def make_bot(token: str, api_base_url: str) -> Bot:
-    """An aiogram bot on the configured Bot API server."""
-    local = not api_base_url.rstrip("/").endswith("api.telegram.org")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base_url, is_local=local))
+    """An aiogram bot on the configured Bot API server.
+
+    Files are downloaded over HTTP; a local Bot API server (``--local``) answers
+    absolute paths instead, which :func:`.files.download` reads from disk.
+    """
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base_url, is_local=False))
     return Bot(token, session=session)
 
 

@@ -14,15 +14,16 @@ class OrchestratorSettings(BaseSettings):
     """``PRAKTOR_*`` settings only the orchestrator uses.
 
     ``praktor up`` sets ``PRAKTOR_AGENT_RUNTIME`` (``docker`` when an engine
-    answers, else ``process``); compose sets the authority directory and the
-    NATS URL agents reach.
+    answers and has the agent image, else ``process``) and, for docker, the
+    agents' network and the NATS and model proxy URLs on its gateway; compose
+    sets the authority directory and the NATS URL agents reach.
     """
 
     model_config = SettingsConfigDict(env_prefix="PRAKTOR_", extra="ignore")
 
     agent_runtime: str = "process"
     """Which runtime runs agents: ``process``, ``docker`` or ``auto`` (docker when an engine
-    answers at ``DOCKER_HOST`` or a default socket, else process)."""
+    answers at ``DOCKER_HOST`` or a default socket and has ``defaults.image``, else process)."""
     nats_authority_dir: Path | None = None
     """The bus authority (signing keys) used to mint agent credentials; default
     ``<data dir>/nats``."""

@@ -74,6 +74,29 @@ def build_command(
     console.print(f"[green]✓[/] {image.tag} {verb} (also tagged {image.latest})")
 
 
+@agent_image_app.command("tag")
+def tag_command(
+    base: Annotated[
+        str, typer.Option("--base", help="base image (Debian bookworm), e.g. a local one")
+    ] = DEFAULT_BASE,
+    name: Annotated[str, typer.Option("--name", help="image name")] = DEFAULT_NAME,
+    source: Annotated[
+        Path | None, typer.Option("--source", help="the Praktor checkout (default: found above .)")
+    ] = None,
+    ca_cert: Annotated[
+        list[Path] | None,
+        typer.Option("--ca-cert", help="extra CA certificate (PEM) to trust, e.g. a proxy's"),
+    ] = None,
+) -> None:
+    """Print the tag `build` with the same options gives this checkout (builds nothing)."""
+    try:
+        root = find_source(source.resolve() if source else Path.cwd())
+    except SourceNotFoundError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    print(plan(root, base_image=base, name=name, ca_certs=ca_cert or ()).tag)
+
+
 async def _build(image: ImagePlan, docker_host: str | None, force: bool) -> bool:
     async with aiodocker.Docker(url=docker_host) as docker:
         if not force and await image_exists(docker, image.tag):

@@ -225,9 +225,9 @@ async def _reach_agents(suite: Suite, stack: AsyncExitStack) -> None:
     }
     if suite.nats_embedded:
         suite.agent_env["PRAKTOR_AGENT_NATS_URL"] = endpoints.nats_url(nats_port)
+    served = " and ".join(what for _, what in relayed)
     suite.console.print(
-        f"[green]✓[/] agent containers reach NATS and the model proxy at {endpoints.host} "
-        f"(network {network})"
+        f"[green]✓[/] agent containers reach {served} at {endpoints.host} (network {network})"
     )
 
 
