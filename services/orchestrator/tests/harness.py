@@ -41,7 +41,7 @@ from praktor_common.runtime.spec import ServiceContext
 from praktor_common.streams import original_subject
 from praktor_common.subjects import CONFIG_KV_KEY
 from praktor_common.testing.nats import NatsTestServer, wait_until
-from praktor_orchestrator.runtime import AgentRuntime
+from praktor_orchestrator.runtime import AgentRuntime, UnavailableRuntime
 from praktor_orchestrator.service import SERVICE, Orchestrator, setup
 from praktor_orchestrator.settings import OrchestratorSettings
 
@@ -226,3 +226,17 @@ async def running_orchestrator(
         await follower.stop()
         await broker.stop()
         await router.stop()
+
+
+def no_agents(_data_dir: Path, _install_id: str) -> AgentRuntime:
+    """A runtime that starts nothing: for tests of the orchestrator's bus side alone."""
+    return UnavailableRuntime("none", "no agents run in this test")
+
+
+@contextlib.asynccontextmanager
+async def orchestrator_without_agents(
+    server: NatsTestServer, engine: AsyncEngine, data_dir: Path, config: PraktorConfig
+) -> AsyncIterator[Running]:
+    """The real orchestrator with agents configured but never started."""
+    async with running_orchestrator(server, engine, data_dir, config, runtime=no_agents) as run:
+        yield run

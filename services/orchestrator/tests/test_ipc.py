@@ -31,8 +31,7 @@ from praktor_common.db.models import Agent, Message
 from praktor_common.ids import new_id
 from praktor_common.testing.nats import NatsTestServer
 from praktor_orchestrator.paths import AgentPaths
-from praktor_orchestrator.runtime import UnavailableRuntime
-from services.orchestrator.tests.harness import Running, make_config, running_orchestrator
+from services.orchestrator.tests.harness import Running, make_config, orchestrator_without_agents
 
 pytestmark = pytest.mark.integration
 
@@ -47,12 +46,8 @@ async def run(
     data_dir: Path,
 ) -> AsyncIterator[Running]:
     config = make_config({"coder": {}, "writer": {}})
-    async with running_orchestrator(
-        nats_clients,
-        migrated_engine,
-        data_dir,
-        config,
-        runtime=lambda _d, _i: UnavailableRuntime("none", "no agents run in this test"),
+    async with orchestrator_without_agents(
+        nats_clients, migrated_engine, data_dir, config
     ) as running:
         yield running
 

@@ -15,12 +15,11 @@ from praktor_common.contracts.origin import Origin
 from praktor_common.db.models import Agent, Message
 from praktor_common.ids import new_id
 from praktor_common.testing.nats import NatsTestServer, wait_until
-from praktor_orchestrator.runtime import UnavailableRuntime
 from services.orchestrator.tests.harness import (
     ORIGIN,
     Running,
     make_config,
-    running_orchestrator,
+    orchestrator_without_agents,
 )
 
 pytestmark = pytest.mark.integration
@@ -37,12 +36,8 @@ async def run(
     data_dir: Path,
 ) -> AsyncIterator[Running]:
     config = make_config({"coder": {}}, anthropic_api_key=API_KEY, oauth_token=OAUTH)
-    async with running_orchestrator(
-        nats_clients,
-        migrated_engine,
-        data_dir,
-        config,
-        runtime=lambda _d, _i: UnavailableRuntime("none", "no agents run in this test"),
+    async with orchestrator_without_agents(
+        nats_clients, migrated_engine, data_dir, config
     ) as running:
         yield running
 

@@ -21,12 +21,11 @@ from praktor_common.filestore import FILES_BUCKET, files_bucket
 from praktor_common.ids import new_id
 from praktor_common.testing.nats import NatsTestServer
 from praktor_orchestrator.paths import AgentPaths
-from praktor_orchestrator.runtime import UnavailableRuntime
 from services.orchestrator.tests.harness import (
     ORIGIN,
     Running,
     make_config,
-    running_orchestrator,
+    orchestrator_without_agents,
 )
 
 pytestmark = pytest.mark.integration
@@ -40,12 +39,8 @@ async def run(
     data_dir: Path,
 ) -> AsyncIterator[Running]:
     config = make_config({"coder": {}, "writer": {}})
-    async with running_orchestrator(
-        nats_clients,
-        migrated_engine,
-        data_dir,
-        config,
-        runtime=lambda _d, _i: UnavailableRuntime("none", "no agents run in this test"),
+    async with orchestrator_without_agents(
+        nats_clients, migrated_engine, data_dir, config
     ) as running:
         yield running
 

@@ -33,9 +33,8 @@ from praktor_common.contracts.origin import Origin
 from praktor_common.ids import new_id
 from praktor_common.testing.nats import NatsTestServer, wait_until
 from praktor_orchestrator.paths import AgentPaths
-from praktor_orchestrator.runtime import UnavailableRuntime
 from praktor_orchestrator.turn_origins import TurnOrigins
-from services.orchestrator.tests.harness import Running, make_config, running_orchestrator
+from services.orchestrator.tests.harness import Running, make_config, orchestrator_without_agents
 
 pytestmark = pytest.mark.integration
 
@@ -52,12 +51,8 @@ async def run(
     data_dir: Path,
 ) -> AsyncIterator[Running]:
     config = make_config({"coder": {}, "writer": {}}, anthropic_api_key=API_KEY)
-    async with running_orchestrator(
-        nats_clients,
-        migrated_engine,
-        data_dir,
-        config,
-        runtime=lambda _d, _i: UnavailableRuntime("none", "no agents run in this test"),
+    async with orchestrator_without_agents(
+        nats_clients, migrated_engine, data_dir, config
     ) as running:
         yield running
 

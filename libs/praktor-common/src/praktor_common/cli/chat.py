@@ -14,7 +14,6 @@ import getpass
 from dataclasses import dataclass, field
 from typing import Annotated, Final
 
-import nats.errors
 import typer
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -23,8 +22,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from praktor_common import streams, subjects
-from praktor_common.cli.admin import connect_admin
-from praktor_common.cli.dlq import NotReachableError, admin_connection
+from praktor_common.cli.dlq import NotReachableError, reach_admin
 from praktor_common.contracts.deliver import Delivery
 from praktor_common.contracts.inbound import InboundMessage
 from praktor_common.contracts.origin import Origin
@@ -136,13 +134,7 @@ async def send_and_wait(
 async def chat_once(
     settings: RuntimeSettings, text: str, *, chat: str, agent: str | None, timeout: float
 ) -> Conversation:
-    url, creds = admin_connection(settings)
-    try:
-        client = await connect_admin(
-            settings.model_copy(update={"nats_url": url, "nats_creds": creds})
-        )
-    except (nats.errors.Error, OSError) as exc:
-        raise ChatError(f"cannot reach NATS at {url}: {exc or type(exc).__name__}") from None
+    client = await reach_admin(settings)
     try:
         return await send_and_wait(client, text, chat=chat, agent=agent, timeout=timeout)
     finally:

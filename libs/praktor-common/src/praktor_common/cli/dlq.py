@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import nats
+import nats.errors
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -30,6 +31,7 @@ from praktor_common.identities.permissions import ADMIN_IDENTITY, inbox_prefix
 from praktor_common.settings import RuntimeSettings
 
 if TYPE_CHECKING:
+    from nats.aio.client import Client
     from nats.js import JetStreamContext
 
 T = TypeVar("T")
@@ -65,18 +67,32 @@ def admin_connection(settings: RuntimeSettings) -> tuple[str, Path]:
     return url, creds
 
 
+async def reach_admin(settings: RuntimeSettings, name: str = "praktor-cli") -> Client:
+    """Connect as ``cli-admin`` to the configured bus, else to the suite ``praktor up`` runs.
+
+    Raises :class:`NotReachableError` with what to do when it cannot.
+    """
+    url, creds = admin_connection(settings)
+    try:
+        return await nats.connect(
+            url,
+            user_credentials=str(creds),
+            inbox_prefix=inbox_prefix(ADMIN_IDENTITY).encode(),
+            name=name,
+            max_reconnect_attempts=1,
+            connect_timeout=5,
+        )
+    except (nats.errors.Error, OSError) as exc:
+        raise NotReachableError(
+            f"cannot reach NATS at {url}: {exc or type(exc).__name__}; "
+            "is Praktor running (`praktor status`)?"
+        ) from None
+
+
 async def _with_js(
     settings: RuntimeSettings, work: Callable[[JetStreamContext], Awaitable[T]]
 ) -> T:
-    url, creds = admin_connection(settings)
-    client = await nats.connect(
-        url,
-        user_credentials=str(creds),
-        inbox_prefix=inbox_prefix(ADMIN_IDENTITY).encode(),
-        name="praktor-dlq",
-        max_reconnect_attempts=1,
-        connect_timeout=5,
-    )
+    client = await reach_admin(settings, "praktor-dlq")
     try:
         return await work(client.jetstream())
     finally:

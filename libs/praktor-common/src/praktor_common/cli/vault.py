@@ -30,8 +30,7 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from praktor_common.cli.admin import connect_admin
-from praktor_common.cli.dlq import NotReachableError, admin_connection
+from praktor_common.cli.dlq import NotReachableError, reach_admin
 from praktor_common.contracts import vault as contracts
 from praktor_common.contracts.base import Contract
 from praktor_common.contracts.service import Command, ServiceError
@@ -81,13 +80,7 @@ async def request(
     timeout: float = REQUEST_TIMEOUT,
 ) -> RepT:
     """Send ``command`` to the vault as ``cli-admin``; its reply, or :class:`VaultCliError`."""
-    url, creds = admin_connection(settings)
-    try:
-        client = await connect_admin(
-            settings.model_copy(update={"nats_url": url, "nats_creds": creds})
-        )
-    except (nats.errors.Error, OSError) as exc:
-        raise VaultCliError(f"cannot reach NATS at {url}: {exc or type(exc).__name__}") from None
+    client = await reach_admin(settings)
     try:
         message = await client.request(
             command.subject, body.model_dump_json().encode(), timeout=timeout
