@@ -32,5 +32,5 @@ def refusal_text(user_id: int) -> str:
     return (
         f"Hi! This is a private assistant. Your Telegram user id is {user_id}.\n"
         "The owner must approve you before I can answer: ask them to run "
-        f"`praktor telegram approve {user_id}` (or to add {user_id} to telegram.allow_from)."
+        f"praktor telegram approve {user_id} (or to add {user_id} to telegram.allow_from)."
     )

@@ -154,6 +154,17 @@ async def test_notices_are_plain_text(harness: Harness) -> None:
     assert message.entities == ()
 
 
+async def test_a_markdown_notice_such_as_a_command_reply_is_rendered(harness: Harness) -> None:
+    notice = harness.notice(
+        GROUP, "Stopped *coder*. Send `/reset coder` to start anew.", markdown=True
+    )
+    await harness.delivery().handle(notice)
+
+    [message] = harness.fake.sent_messages(GROUP)
+    assert message.text == "Stopped coder. Send /reset coder to start anew."
+    assert [e["type"] for e in message.entities] == ["bold", "code"]
+
+
 async def test_a_notice_and_the_answer_of_one_turn_are_separate_messages(
     harness: Harness,
 ) -> None:

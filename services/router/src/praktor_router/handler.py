@@ -72,7 +72,7 @@ class _Replies:
             msg_id=self._inbound.msg_id,
             origin=self._inbound.origin,
             kind="error" if failed else "notice",
-            notice=Notice(code=code, text=text),
+            notice=Notice(code=code, text=text, markdown=True),
             seq=self._seq,
             reply_to=self._inbound.origin.message_id,
         )

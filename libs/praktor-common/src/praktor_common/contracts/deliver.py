@@ -48,7 +48,10 @@ class Notice(Contract):
     code: NoticeCode
     """What happened, for a program (e.g. ``dead_letter``: a message could not be handled)."""
     text: Text
-    """What happened, for a person (plain text; the gateway may render it)."""
+    """What happened, for a person (plain text unless :attr:`markdown`)."""
+    markdown: bool = False
+    """The text is Markdown the channel renders (``*bold*``, backticks), e.g. command
+    replies; otherwise nothing in it is read as formatting."""
 
 
 class Delivery(Correlation):

@@ -4,7 +4,8 @@
   router's default one (spec §11.7 step 4);
 * a ``final`` that ended early gets the warning line
   ``⚠️ _Agent stopped: <reason>_`` (spec §11.7, orchestrator step 5);
-* notices are plain text: nothing in them is read as Markdown.
+* notices are plain text (nothing in them is read as Markdown) unless the
+  notice says it is Markdown (the router's command replies).
 """
 
 from __future__ import annotations
@@ -48,10 +49,13 @@ def reply_messages(markdown: str, limit: int = MESSAGE_LIMIT) -> list[FormattedT
 
 
 def notice_messages(delivery: Delivery, limit: int = MESSAGE_LIMIT) -> list[FormattedText]:
-    """A notice or error as plain messages (its text is never read as Markdown)."""
-    text = delivery.notice.text.strip() if delivery.notice is not None else ""
+    """A notice or error as messages: rendered when it is Markdown, else plain."""
+    notice = delivery.notice
+    text = notice.text.strip() if notice is not None else ""
     if not text:
         return []
+    if notice is not None and notice.markdown:
+        return reply_messages(text, limit)
     return split_message(FormattedText(text), limit)
 
 

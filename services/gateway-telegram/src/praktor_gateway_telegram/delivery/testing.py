@@ -119,13 +119,19 @@ class Harness:
         )
 
     def notice(
-        self, chat_id: int, text: str, *, error: bool = False, msg_id: str | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        error: bool = False,
+        msg_id: str | None = None,
+        markdown: bool = False,
     ) -> Delivery:
         return Delivery(
             msg_id=msg_id or new_id(),
             origin=self.origin(chat_id),
             kind="error" if error else "notice",
-            notice=Notice(code="info", text=text),
+            notice=Notice(code="info", text=text, markdown=markdown),
             reply_to=str(PERSON_MESSAGE),
         )
 
