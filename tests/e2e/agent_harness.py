@@ -39,12 +39,21 @@ from praktor_common.contracts.inbound import InboundMessage
 from praktor_common.contracts.origin import Origin
 from praktor_common.ids import new_id
 from praktor_common.supervisor.state import read_state
-from praktor_common.testing.fake_anthropic import ThreadedFakeAnthropic
+from praktor_common.testing.fake_anthropic import (
+    RecordedRequest,
+    ThreadedFakeAnthropic,
+    text_reply,
+)
 from tests.e2e.harness import Suite, base_config
 
 MODEL: Final = "claude-sonnet-4-5"
 API_KEY: Final = "sk-e2e-model-key-0001"
 CHAT: Final = "e2e-chat"
+MEMORY_STORE: Final = "mcp__praktor-memory__memory_store"
+MEMORY_RECALL: Final = "mcp__praktor-memory__memory_recall"
+BROWSER_TOOL: Final = "mcp__browser__browser_navigate"
+WORKSPACE_MARKER: Final = "E2E-WORKSPACE-CLAUDE-MD-4b1d"
+GLOBAL_MARKER: Final = "E2E-GLOBAL-CLAUDE-MD-93ae"
 
 
 def agents_config(model_base_url: str, agents: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -223,3 +232,77 @@ def new_fake() -> ThreadedFakeAnthropic:
     served = ThreadedFakeAnthropic()
     served.start()
     return served
+
+
+# Scenarios both runtimes go through: the same steps and assertions on any suite.
+
+
+def write_claude_md(suite: Suite, agent_id: str) -> None:
+    """The agent's workspace CLAUDE.md and the global one, each with its own marker."""
+    for directory, marker in ((agent_id, WORKSPACE_MARKER), ("global", GLOBAL_MARKER)):
+        workspace(suite, directory).mkdir(parents=True, exist_ok=True)
+        (workspace(suite, directory) / "CLAUDE.md").write_text(f"# Memory\n{marker}\n")
+
+
+def assert_claude_md_and_web_tools_reached(request: RecordedRequest) -> None:
+    """The request holds both CLAUDE.md files (:func:`write_claude_md`) and offers the web."""
+    everything = request.all_text()
+    assert WORKSPACE_MARKER in everything, "the agent's workspace CLAUDE.md"
+    assert GLOBAL_MARKER in everything, "the global CLAUDE.md"
+    assert {"WebSearch", "WebFetch"} <= request.offered_tools()
+
+
+def assert_browser_offered(request: RecordedRequest) -> None:
+    assert BROWSER_TOOL in request.offered_tools()
+    assert BROWSER_TOOL in request.system_text, "the prompt says how"
+
+
+async def store_then_recall_a_memory(
+    chat: Chat, model: ThreadedFakeAnthropic, agent_id: str
+) -> None:
+    """One turn stores a memory (a row in ``memories``), a later turn recalls it."""
+    store = model.fake.reply_tool_use(
+        MEMORY_STORE,
+        {"key": "favourite-colour", "content": "The user's favourite colour is teal."},
+    )
+    model.fake.reply_text("I will remember that.")
+    first = await chat.send("My favourite colour is teal, remember it.", agent_id=agent_id)
+    assert (await chat.final(first.msg_id)).content == "I will remember that."
+    rows = await query(
+        chat.suite, "select key, content from memories where agent_id = :agent", agent=agent_id
+    )
+    assert rows == [{"key": "favourite-colour", "content": "The user's favourite colour is teal."}]
+    [stored] = model.fake.conversation[-1].tool_results()
+    assert stored["tool_use_id"] == store.id
+
+    recall = model.fake.reply_tool_use(MEMORY_RECALL, {"query": "colour"})
+    model.fake.reply_text("Your favourite colour is teal.")
+    second = await chat.send("What is my favourite colour?", agent_id=agent_id)
+
+    assert (await chat.final(second.msg_id)).content == "Your favourite colour is teal."
+    [recalled] = model.fake.conversation[-1].tool_results()
+    assert recalled["tool_use_id"] == recall.id
+    assert "favourite-colour" in recalled["content"]
+    assert "teal" in recalled["content"]
+
+
+async def stop_mid_turn_then_talk_on(
+    chat: Chat, model: ThreadedFakeAnthropic, agent_id: str
+) -> None:
+    """``/stop <agent>`` while the model writes: no answer to it, the next message is answered."""
+    gate = model.hold()
+    model.fake.queue(text_reply("This answer never finish", hold=gate))
+    before = len(model.fake.conversation)
+    slow = await chat.send("Tell me a very long story.", agent_id=agent_id)
+    await model.wait_for_requests_async(before + 1, timeout=90)
+    await eventually(lambda: bool(chat.of(slow.msg_id, "text")), 30, "the turn to stream")
+
+    stop = await chat.send(f"/stop {agent_id}")
+    await eventually(lambda: bool(chat.of(stop.msg_id)), 30, "the /stop reply", chat.suite)
+    assert f"Stopped *{agent_id}*" in chat.shown(chat.of(stop.msg_id)[0])
+    model.release(gate)
+
+    model.fake.reply_text("Still here.")
+    after = await chat.send("Are you there?", agent_id=agent_id)
+    assert (await chat.final(after.msg_id)).content == "Still here."
+    assert not chat.of(slow.msg_id, "final"), "an aborted turn gets no answer"

@@ -25,21 +25,21 @@ from tests.e2e.agent_harness import (
     API_KEY,
     Chat,
     agents_config,
+    assert_browser_offered,
+    assert_claude_md_and_web_tools_reached,
     eventually,
     kill_runner,
     query,
     runner_pid,
     start_agent_suite,
-    workspace,
+    stop_mid_turn_then_talk_on,
+    store_then_recall_a_memory,
+    write_claude_md,
 )
 from tests.e2e.harness import Suite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-MEMORY_STORE = "mcp__praktor-memory__memory_store"
-MEMORY_RECALL = "mcp__praktor-memory__memory_recall"
-WORKSPACE_MARKER = "E2E-WORKSPACE-CLAUDE-MD-4b1d"
-GLOBAL_MARKER = "E2E-GLOBAL-CLAUDE-MD-93ae"
 RETRY_NOTE = "[Praktor: this message is delivered again"
 AGENTS: dict[str, dict[str, Any]] = {
     "general": {"description": "General assistant"},
@@ -57,8 +57,7 @@ def model() -> Iterator[ThreadedFakeAnthropic]:
 @pytest.fixture(scope="module")
 def suite(model: ThreadedFakeAnthropic) -> Iterator[Suite]:
     with start_agent_suite(agents_config(model.base_url, AGENTS)) as running:
-        for directory, marker in (("general", WORKSPACE_MARKER), ("global", GLOBAL_MARKER)):
-            (workspace(running, directory) / "CLAUDE.md").write_text(f"# Memory\n{marker}\n")
+        write_claude_md(running, "general")
         yield running
 
 
@@ -100,11 +99,7 @@ async def test_a_message_in_is_answered_on_deliver_with_the_models_streamed_repl
 async def test_claude_md_files_and_the_web_tools_reach_the_model(
     model: ThreadedFakeAnthropic,
 ) -> None:
-    request = model.fake.conversation[0]
-    everything = request.all_text()
-    assert WORKSPACE_MARKER in everything, "the agent's workspace CLAUDE.md"
-    assert GLOBAL_MARKER in everything, "the global CLAUDE.md"
-    assert {"WebSearch", "WebFetch"} <= request.offered_tools()
+    assert_claude_md_and_web_tools_reached(model.fake.conversation[0])
 
 
 async def test_the_browser_is_offered_to_the_model_when_the_machine_has_one(
@@ -112,35 +107,13 @@ async def test_the_browser_is_offered_to_the_model_when_the_machine_has_one(
 ) -> None:
     if find_browser({"PATH": "/usr/local/bin:/usr/bin:/bin"}) is None:
         pytest.skip("no Chromium + playwright-mcp here: scripts/browser-setup.sh installs them")
-    request = model.fake.conversation[0]
-    assert "mcp__browser__browser_navigate" in request.offered_tools()
-    assert "mcp__browser__browser_navigate" in request.system_text, "the prompt says how"
+    assert_browser_offered(model.fake.conversation[0])
 
 
 async def test_a_memory_stored_in_one_turn_is_recalled_in_a_later_one(
     chat: Chat, model: ThreadedFakeAnthropic
 ) -> None:
-    store = model.fake.reply_tool_use(
-        MEMORY_STORE,
-        {"key": "favourite-colour", "content": "The user's favourite colour is teal."},
-    )
-    model.fake.reply_text("I will remember that.")
-    first = await chat.send("My favourite colour is teal, remember it.", agent_id="general")
-    assert (await chat.final(first.msg_id)).content == "I will remember that."
-    rows = await query(chat.suite, "select key, content from memories where agent_id = 'general'")
-    assert rows == [{"key": "favourite-colour", "content": "The user's favourite colour is teal."}]
-    [stored] = model.fake.conversation[-1].tool_results()
-    assert stored["tool_use_id"] == store.id
-
-    recall = model.fake.reply_tool_use(MEMORY_RECALL, {"query": "colour"})
-    model.fake.reply_text("Your favourite colour is teal.")
-    second = await chat.send("What is my favourite colour?", agent_id="general")
-
-    assert (await chat.final(second.msg_id)).content == "Your favourite colour is teal."
-    [recalled] = model.fake.conversation[-1].tool_results()
-    assert recalled["tool_use_id"] == recall.id
-    assert "favourite-colour" in recalled["content"]
-    assert "teal" in recalled["content"]
+    await store_then_recall_a_memory(chat, model, "general")
 
 
 async def test_a_model_api_that_refuses_the_request_is_reported_to_the_person(
@@ -165,22 +138,7 @@ async def test_a_model_api_that_refuses_the_request_is_reported_to_the_person(
 async def test_stop_aborts_the_running_turn_and_the_agent_answers_the_next_message(
     chat: Chat, model: ThreadedFakeAnthropic
 ) -> None:
-    gate = model.hold()
-    model.fake.queue(text_reply("This answer never finish", hold=gate))
-    before = len(model.fake.conversation)
-    slow = await chat.send("Tell me a very long story.", agent_id="general")
-    await model.wait_for_requests_async(before + 1, timeout=60)
-    await eventually(lambda: bool(chat.of(slow.msg_id, "text")), 30, "the turn to stream")
-
-    stop = await chat.send("/stop general")
-    await eventually(lambda: bool(chat.of(stop.msg_id)), 30, "the /stop reply", chat.suite)
-    assert "Stopped *general*" in chat.shown(chat.of(stop.msg_id)[0])
-    model.release(gate)
-
-    model.fake.reply_text("Still here.")
-    after = await chat.send("Are you there?", agent_id="general")
-    assert (await chat.final(after.msg_id)).content == "Still here."
-    assert not chat.of(slow.msg_id, "final"), "an aborted turn gets no answer"
+    await stop_mid_turn_then_talk_on(chat, model, "general")
 
 
 async def test_a_runner_killed_mid_turn_redoes_the_message_and_answers_it_once(

@@ -33,8 +33,13 @@ from tests.e2e.agent_harness import (
     Chat,
     agent_root,
     agents_config,
+    assert_browser_offered,
+    assert_claude_md_and_web_tools_reached,
     eventually,
     query,
+    stop_mid_turn_then_talk_on,
+    store_then_recall_a_memory,
+    write_claude_md,
 )
 from tests.e2e.harness import Suite
 
@@ -84,6 +89,7 @@ def suite(docker_host: str, model: ThreadedFakeAnthropic) -> Iterator[Suite]:
         running.env.update({"DOCKER_HOST": docker_host, "PRAKTOR_AGENT_NETWORK": network})
         try:
             running.start(timeout=240)
+            write_claude_md(running, "general")
             yield running
         finally:
             state = read_state(running.data_dir / "run" / "state.json")
@@ -176,6 +182,28 @@ async def test_a_message_in_is_answered_on_deliver_by_the_agent_in_its_container
     assert env["ANTHROPIC_BASE_URL"].startswith(f"http://{gateway}:")
     assert env["ANTHROPIC_API_KEY"] != API_KEY, "the agent holds only its own proxy token"
     assert request.api_key == API_KEY, "the model proxy added the real key on the way"
+
+
+async def test_claude_md_files_reach_the_model_in_the_container_with_the_web_tools(
+    model: ThreadedFakeAnthropic,
+) -> None:
+    assert_claude_md_and_web_tools_reached(model.fake.conversation[0])
+
+
+async def test_the_images_browser_is_offered_to_the_model(model: ThreadedFakeAnthropic) -> None:
+    assert_browser_offered(model.fake.conversation[0])
+
+
+async def test_a_memory_stored_in_one_turn_is_recalled_in_a_later_one_and_kept_in_the_database(
+    chat: Chat, model: ThreadedFakeAnthropic
+) -> None:
+    await store_then_recall_a_memory(chat, model, "general")
+
+
+async def test_stop_aborts_the_turn_in_the_container_and_the_agent_answers_the_next_message(
+    chat: Chat, model: ThreadedFakeAnthropic
+) -> None:
+    await stop_mid_turn_then_talk_on(chat, model, "general")
 
 
 async def test_a_container_killed_mid_turn_redoes_the_message_and_answers_it_once(

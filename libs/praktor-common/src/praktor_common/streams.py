@@ -154,6 +154,8 @@ class ConsumerSpec:
     max_ack_pending: int = 1
     max_deliver: int = MAX_DELIVER
     ack_wait: timedelta = ACK_WAIT
+    deliver_policy: DeliverPolicy = DeliverPolicy.ALL
+    """Where a newly created consumer starts (``NEW`` for observers of past traffic)."""
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -161,7 +163,7 @@ class ConsumerSpec:
             durable_name=self.name,
             description=f"{self.service}: {self.filter_subject}",
             filter_subject=self.filter_subject,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=self.deliver_policy,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait.total_seconds(),
             max_deliver=self.max_deliver,
@@ -249,27 +251,45 @@ STREAMS: Final[tuple[StreamSpec, ...]] = (
 STREAMS_BY_NAME: Final[Mapping[str, StreamSpec]] = {s.name: s for s in STREAMS}
 
 
-def _durable(service: str, stream: str, subject: str) -> DurableConsumer:
+def _durable(
+    service: str,
+    stream: str,
+    subject: str,
+    *,
+    name: str | None = None,
+    deliver_policy: DeliverPolicy = DeliverPolicy.ALL,
+) -> DurableConsumer:
     spec = STREAMS_BY_NAME[stream]
     count = spec.partitioning.count if spec.partitioning else 1
+    group = name or service
     parts = tuple(
         ConsumerSpec(
             stream=stream,
-            name=f"{service}-p{p}" if spec.partitioning else service,
+            name=f"{group}-p{p}" if spec.partitioning else group,
             filter_subject=f"{subject}.{p}" if spec.partitioning else subject,
             service=service,
-            group=service,
+            group=group,
+            deliver_policy=deliver_policy,
         )
         for p in range(count)
     )
     return DurableConsumer(
-        service=service, stream=stream, subject=subject, name=service, partitions=parts
+        service=service, stream=stream, subject=subject, name=group, partitions=parts
     )
 
 
 DURABLE_CONSUMERS: Final[tuple[DurableConsumer, ...]] = (
     _durable("router", INBOUND, "inbound.*.*"),
     _durable("orchestrator", AGENT_OUTPUT, subjects.AGENT_OUTPUT_ALL),
+    # inputs as they are published: history, start on input, the files of a turn; also
+    # what was published while no orchestrator ran (starts at NEW: past turns are history)
+    _durable(
+        "orchestrator",
+        AGENT_INPUT,
+        subjects.AGENT_INPUT_ALL,
+        name="orchestrator-inputs",
+        deliver_policy=DeliverPolicy.NEW,
+    ),
     _durable("gateway-telegram", DELIVER, "deliver.telegram.*"),
     _durable("web", DELIVER, "deliver.web.*"),
     _durable("scheduler", DELIVER, "deliver.scheduler.*"),

@@ -1,7 +1,9 @@
 """Seeing agent input as it is published (without consuming it): start, remember, store.
 
-The orchestrator subscribes to ``agent.*.input`` on core NATS (a queue group:
-one replica per input). The message itself waits in JetStream for the runner;
+The orchestrator reads ``agent.*.input`` through its own durable consumer
+``orchestrator-inputs`` (one replica per input; input published while no
+orchestrator ran is seen when one starts). The runner pulls the same message
+from its own consumer;
 here it only tells the lifecycle that input waits (so the agent starts now),
 and stores the person's message in the history once (by ``msg_id``) with a
 ``message`` event. Retry notices and swarm prompts are not conversation

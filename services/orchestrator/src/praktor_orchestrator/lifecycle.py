@@ -4,8 +4,8 @@ How a waiting input starts an agent. The orchestrator never consumes agent
 input (the runner pulls it from its own durable consumer ``agent-<id>``). It
 *observes* it two ways, both ending in :meth:`Lifecycle.ensure_running`:
 
-1. **Live**: a core-NATS subscription on ``agent.*.input`` (queue group, so one
-   replica per input) sees every input as it is published and calls
+1. **Live**: the durable consumer ``orchestrator-inputs`` on ``agent.*.input``
+   (one replica per input) sees every input as it is published and calls
    :meth:`Lifecycle.input_arrived` with it: the agent starts at once, and the
    input's ``origin`` is remembered so that whoever wrote can be told when the
    agent has to wait for a slot or cannot start (never silence).

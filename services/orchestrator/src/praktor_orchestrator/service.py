@@ -144,11 +144,10 @@ async def setup(
             store=store, redactors=redactors, publisher=bus, activity=lifecycle, config=ctx.config
         ),
     )
-    inputs = InputObserver(store=store, lifecycle=lifecycle, publisher=bus, config=ctx.config)
-
-    @ctx.broker.subscriber(subjects.AGENT_INPUT_ALL, queue=QUEUE, no_reply=True)
-    async def on_input(msg: NatsMessage) -> None:
-        await inputs.handle(msg.body, msg.raw_message.subject)
+    _subscribe_inputs(
+        ctx.broker,
+        InputObserver(store=store, lifecycle=lifecycle, publisher=bus, config=ctx.config),
+    )
 
     ipc = IpcHandler(
         paths=paths,
@@ -212,8 +211,20 @@ async def _setup(ctx: ServiceContext) -> None:
     await setup(ctx)
 
 
+def _own_consumer(stream: str) -> streams.DurableConsumer:
+    return next(c for c in streams.durable_consumers("orchestrator") if c.stream == stream)
+
+
+def _subscribe_inputs(broker: NatsBroker, inputs: InputObserver) -> None:
+    """Every agent input as it is published (durably: also what came while we were down)."""
+
+    @durable_subscriber(broker, _own_consumer(streams.AGENT_INPUT))
+    async def on_input(msg: NatsMessage) -> None:
+        await inputs.handle(msg.body, msg.raw_message.subject)
+
+
 def _subscribe_output(broker: NatsBroker, handler: OutputHandler) -> None:
-    consumer = streams.durable_consumers("orchestrator")[0]
+    consumer = _own_consumer(streams.AGENT_OUTPUT)
 
     @durable_subscriber(broker, consumer, in_progress_every=10.0)
     async def on_output(output: AgentOutput, msg: NatsMessage) -> None:

@@ -237,7 +237,6 @@ SERVICE_PERMISSIONS: Final[Mapping[str, Permissions]] = {
             "svc.orchestrator.>",
             subjects.HOST_IPC_ALL,
             "agent.*.ready",
-            subjects.AGENT_INPUT_ALL,
         ],
     ),
     "scheduler": _service(
