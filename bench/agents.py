@@ -1,7 +1,9 @@
 """Agent benchmark: what the suite adds around a model call, with the real runner and Claude Code.
 
-`praktor up` runs every service; agents run with the process runtime (the real
-agent-runner and Claude Code CLI); the model is a local fake that answers at
+`praktor up` runs every service; agents run with the process runtime, or with
+``--runtime docker`` in containers of the agent image on the engine at
+``DOCKER_HOST`` (the real agent-runner and Claude Code CLI either way); the
+model is a local fake that answers at
 once, so every second measured is Praktor's (and Claude Code's) own. A person's
 message is published on ``inbound.cli.<chat>`` and its answer read on
 ``deliver.cli.>``, as an outside client does. Measured, p50/p95/max in ms:
@@ -11,17 +13,20 @@ message is published on ``inbound.cli.<chat>`` and its answer read on
 * warm turn: input published → the model request (input overhead), model
   answer → ``final`` delivered (output overhead), and the whole turn.
 
-Only the process runtime is measured; a container runtime needs an engine and
-an agent image (see the report's ``runtimes``). Writes bench/results/agents-process.json.
+Writes bench/results/agents-<runtime>.json.
 
     uv run --no-sync python bench/agents.py [--cold 5] [--warm 20]
+    DOCKER_HOST=unix://... uv run --no-sync python bench/agents.py --runtime docker \
+        --image praktor-agent:latest
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,13 +40,21 @@ from nats.aio.msg import Msg
 
 from praktor_common import subjects
 from praktor_common.contracts.orchestrator import AGENT_STOP, AgentRequest
+from praktor_common.supervisor.state import read_state
 from praktor_common.testing.fake_anthropic import (
     Answer,
     RecordedRequest,
     ThreadedFakeAnthropic,
     text_reply,
 )
-from tests.e2e.agent_harness import Chat, agents_config, eventually, start_agent_suite
+from tests.e2e.agent_harness import (
+    Chat,
+    agents_config,
+    eventually,
+    start_agent_suite,
+    start_docker_agent_suite,
+)
+from tests.e2e.harness import Suite
 
 RESULTS = Path(__file__).parent / "results"
 AGENT = "bench"
@@ -97,11 +110,29 @@ async def one_turn(chat: Chat, clock: Clock, text: str) -> dict[str, float]:
     return out
 
 
-async def measure(cold_runs: int, warm_runs: int, model: ThreadedFakeAnthropic) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    docker_host: str = ""
+    image: str = ""
+
+    def suite(self, config: dict[str, Any]) -> contextlib.AbstractContextManager[Suite]:
+        if self.name == "docker":
+            return start_docker_agent_suite(config, self.docker_host, self.image)
+        return start_agent_suite(config)
+
+
+async def measure(
+    cold_runs: int, warm_runs: int, model: ThreadedFakeAnthropic, runtime: Runtime
+) -> dict[str, Any]:
     clock = Clock()
     model.fake.responder = clock.answer
     config = agents_config(model.base_url, {AGENT: {"description": "Benchmark agent"}})
-    with start_agent_suite(config) as suite:
+    with runtime.suite(config) as suite:
+        state = read_state(suite.data_dir / "run" / "state.json")
+        if state is None or state.runtime != runtime.name:
+            got = state.runtime if state is not None else "unknown"
+            raise SystemExit(f"praktor up chose the {got} runtime, not {runtime.name}")
         chat = await Chat.open(suite, chat_id="bench")
         events = await chat.client.subscribe(subjects.events_agent(AGENT), cb=clock.on_event)
         try:
@@ -120,7 +151,7 @@ async def measure(cold_runs: int, warm_runs: int, model: ThreadedFakeAnthropic) 
             await chat.close()
     return {
         "benchmark": "agents",
-        "runtime": "process",
+        "runtime": runtime.name,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cold_runs": cold_runs,
         "warm_runs": warm_runs,
@@ -130,10 +161,7 @@ async def measure(cold_runs: int, warm_runs: int, model: ThreadedFakeAnthropic) 
         "warm_input_to_model_request": percentiles([w["to_model_request"] for w in warm]),
         "warm_model_answer_to_final_delivered": percentiles([w["model_to_final"] for w in warm]),
         "warm_turn": percentiles([w["turn"] for w in warm]),
-        "runtimes": {
-            "process": "measured",
-            "docker": "not measured: needs a container engine and the agent image",
-        },
+        **({"image": runtime.image} if runtime.image else {}),
     }
 
 
@@ -141,13 +169,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", type=int, default=5, help="cold starts (agent stopped first)")
     parser.add_argument("--warm", type=int, default=20, help="turns of a running agent")
+    parser.add_argument("--runtime", choices=("process", "docker"), default="process")
+    parser.add_argument(
+        "--image", default=os.environ.get("PRAKTOR_TEST_AGENT_IMAGE", "praktor-agent:latest")
+    )
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
+    runtime = Runtime(args.runtime)
+    if args.runtime == "docker":
+        host = os.environ.get("DOCKER_HOST", "")
+        if not host.startswith("unix://"):
+            parser.error("--runtime docker needs DOCKER_HOST=unix://<engine socket>")
+        runtime = Runtime("docker", host, args.image)
     with ThreadedFakeAnthropic() as model:
-        result = asyncio.run(measure(args.cold, args.warm, model))
+        result = asyncio.run(measure(args.cold, args.warm, model, runtime))
     print(json.dumps(result, indent=2))
     if not args.no_save:
-        (RESULTS / "agents-process.json").write_text(json.dumps(result, indent=2) + "\n")
+        out = RESULTS / f"agents-{runtime.name}.json"
+        out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,14 @@ import shutil
 import signal
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import aiodocker
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -99,6 +102,48 @@ def start_agent_suite(config: dict[str, Any]) -> Iterator[Suite]:
             yield suite
         finally:
             suite.stop()
+
+
+@contextlib.contextmanager
+def start_docker_agent_suite(
+    config: dict[str, Any], docker_host: str, image: str
+) -> Iterator[Suite]:
+    """A running suite whose agents run in containers of ``image`` on the engine at
+    ``docker_host``, on a network of its own; its containers, volumes and network are
+    removed after (the product never deletes volumes, a test cleans its own)."""
+    config["defaults"]["image"] = image
+    network = f"praktor-e2e-{uuid.uuid4().hex[:10]}"
+    with agent_root() as root:
+        running = Suite.create(root, config)
+        # PRAKTOR_AGENT_RUNTIME is left unset: `auto` must pick docker by itself
+        running.env.update({"DOCKER_HOST": docker_host, "PRAKTOR_AGENT_NETWORK": network})
+        try:
+            running.start(timeout=240)
+            yield running
+        finally:
+            state = read_state(running.data_dir / "run" / "state.json")
+            running.stop()
+            if state is not None:
+                cleanup = remove_engine_objects(docker_host, state.install_id, network)
+                # a thread of its own: the caller may be inside a running event loop
+                with ThreadPoolExecutor(1) as pool:
+                    pool.submit(asyncio.run, cleanup).result()
+
+
+async def remove_engine_objects(docker_host: str, install_id: str, network: str) -> None:
+    """Containers and volumes of this install, and the test's network (the suite keeps them)."""
+    async with aiodocker.Docker(url=docker_host) as docker:
+        label = {"label": [f"praktor.install={install_id}"]}
+        for container in await docker.containers.list(all=True, filters=label):
+            with contextlib.suppress(aiodocker.DockerError):
+                await container.delete(force=True)
+        volumes = await docker.volumes.list(filters=label)  # type: ignore[no-untyped-call]
+        for volume in volumes.get("Volumes") or []:
+            with contextlib.suppress(aiodocker.DockerError):
+                found = await docker.volumes.get(volume["Name"])  # type: ignore[no-untyped-call]
+                await found.delete()
+        with contextlib.suppress(aiodocker.DockerError):
+            await (await docker.networks.get(network)).delete()
 
 
 def pid_file(suite: Suite, agent_id: str) -> Path:

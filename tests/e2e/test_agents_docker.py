@@ -12,10 +12,8 @@ One suite serves the module and the tests run in order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final
 
@@ -37,6 +35,7 @@ from tests.e2e.agent_harness import (
     assert_claude_md_and_web_tools_reached,
     eventually,
     query,
+    start_docker_agent_suite,
     stop_mid_turn_then_talk_on,
     store_then_recall_a_memory,
     write_claude_md,
@@ -81,37 +80,9 @@ def model() -> Iterator[ThreadedFakeAnthropic]:
 @pytest.fixture(scope="module")
 def suite(docker_host: str, model: ThreadedFakeAnthropic) -> Iterator[Suite]:
     config = agents_config(model.base_url, AGENTS)
-    config["defaults"]["image"] = IMAGE
-    network = f"praktor-e2e-{uuid.uuid4().hex[:10]}"
-    with agent_root() as root:
-        running = Suite.create(root, config)
-        # PRAKTOR_AGENT_RUNTIME is left unset: `auto` must pick docker by itself
-        running.env.update({"DOCKER_HOST": docker_host, "PRAKTOR_AGENT_NETWORK": network})
-        try:
-            running.start(timeout=240)
-            write_claude_md(running, "general")
-            yield running
-        finally:
-            state = read_state(running.data_dir / "run" / "state.json")
-            running.stop()
-            if state is not None:
-                asyncio.run(remove_engine_objects(docker_host, state.install_id, network))
-
-
-async def remove_engine_objects(docker_host: str, install_id: str, network: str) -> None:
-    """Containers and volumes of this install, and the test's network (the suite keeps them)."""
-    async with aiodocker.Docker(url=docker_host) as docker:
-        label = {"label": [f"praktor.install={install_id}"]}
-        for container in await docker.containers.list(all=True, filters=label):
-            with contextlib.suppress(aiodocker.DockerError):
-                await container.delete(force=True)
-        volumes = await docker.volumes.list(filters=label)  # type: ignore[no-untyped-call]
-        for volume in volumes.get("Volumes") or []:
-            with contextlib.suppress(aiodocker.DockerError):
-                found = await docker.volumes.get(volume["Name"])  # type: ignore[no-untyped-call]
-                await found.delete()
-        with contextlib.suppress(aiodocker.DockerError):
-            await (await docker.networks.get(network)).delete()
+    with start_docker_agent_suite(config, docker_host, IMAGE) as running:
+        write_claude_md(running, "general")
+        yield running
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
