@@ -53,12 +53,7 @@ def build_command(
     ] = None,
 ) -> None:
     """Build the agent image (Claude Code, Chromium, the embedding model) unless it exists."""
-    try:
-        root = find_source(source.resolve() if source else Path.cwd())
-    except SourceNotFoundError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=1) from None
-    image = plan(root, base_image=base, name=name, ca_certs=ca_cert or ())
+    image = _plan(source, base, name, ca_cert)
     try:
         built = asyncio.run(_build(image, docker_host, force))
     except BuildFailedError as exc:
@@ -89,12 +84,17 @@ def tag_command(
     ] = None,
 ) -> None:
     """Print the tag `build` with the same options gives this checkout (builds nothing)."""
+    print(_plan(source, base, name, ca_cert).tag)
+
+
+def _plan(source: Path | None, base: str, name: str, ca_cert: list[Path] | None) -> ImagePlan:
+    """The image this checkout (found above ``source`` or the current folder) builds."""
     try:
         root = find_source(source.resolve() if source else Path.cwd())
     except SourceNotFoundError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(code=1) from None
-    print(plan(root, base_image=base, name=name, ca_certs=ca_cert or ()).tag)
+    return plan(root, base_image=base, name=name, ca_certs=ca_cert or ())
 
 
 async def _build(image: ImagePlan, docker_host: str | None, force: bool) -> bool:
